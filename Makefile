@@ -1,0 +1,39 @@
+# Two entry points for people (`make demo`, `make test`); everything else they need
+# is bootstrapped here: uv in its own small venv, then the project venv from uv.lock.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+BOOT := .uv
+UV := $(BOOT)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --extra dev
+	@touch $@
+
+demo: $(VENV)/.synced
+	$(BIN)/python -m dev_env.demo
+
+lint: $(VENV)/.synced
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.synced
+	$(BIN)/mypy
+
+unit: $(VENV)/.synced
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: $(VENV)/.synced
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(BOOT) $(VENV) .pytest_cache .mypy_cache .ruff_cache

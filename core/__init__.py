@@ -1,0 +1,50 @@
+"""secretbridge: name a secret in Airflow or Dagster, never hold its value.
+
+from secretbridge import Resolver
+resolver = Resolver.from_config()
+password = resolver.get("secret:connections/warehouse#password").reveal()
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    AccessDenied,
+    ConfigError,
+    InvalidReference,
+    InvalidSecretValue,
+    MissingDependency,
+    ReadOnlyStore,
+    SecretBridgeError,
+    SecretNotFound,
+    StoreUnavailable,
+)
+from .naming import NamingRule, Selection
+from .refs import Reference, format_reference, parse_reference
+from .resolver import AuditEvent, Listing, Location, Policy, Resolver
+from .values import Connection, Secret
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDenied",
+    "AuditEvent",
+    "ConfigError",
+    "Connection",
+    "InvalidReference",
+    "InvalidSecretValue",
+    "Listing",
+    "Location",
+    "MissingDependency",
+    "NamingRule",
+    "Policy",
+    "ReadOnlyStore",
+    "Reference",
+    "Resolver",
+    "Secret",
+    "SecretBridgeError",
+    "SecretNotFound",
+    "Selection",
+    "StoreUnavailable",
+    "format_reference",
+    "parse_reference",
+]

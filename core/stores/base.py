@@ -1,0 +1,163 @@
+"""The small interface every store implements, and loading a store kind by name."""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, ClassVar
+
+import msgspec
+
+from ..config import explain_validation_error
+from ..errors import (
+    ConfigError,
+    MissingDependency,
+    ReadOnlyStore,
+    SecretBridgeError,
+    SecretNotFound,
+)
+from ..naming import NamingRule
+from . import BUILTIN_KINDS, ENTRY_POINT_GROUP, RESERVED_SCHEMES
+
+
+@dataclass(frozen=True)
+class StoredValue:
+    """What a store returns: the raw value and the version it came from."""
+
+    value: str | bytes
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a store can do. ``batch_size`` is how many names one ``get_many`` call may
+    take; None means the store has no batch API and the resolver fans ``get`` out in
+    parallel instead."""
+
+    writable: bool = False
+    versions: bool = False
+    binary: bool = False
+    batch_size: int | None = None
+
+
+@dataclass(frozen=True)
+class StoreContext:
+    """Where a store may keep files: the secretbridge home, and the folder that relative
+    paths in the config are read against."""
+
+    home: Path
+    base_dir: Path
+
+
+class StoreOptions(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of each store's settings; unknown keys are an error naming the key."""
+
+
+class Store(ABC):
+    """One configured store. Works in physical names; the resolver maps logical names
+    through ``naming`` before it calls a store."""
+
+    kind: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    Options: ClassVar[type[StoreOptions]] = StoreOptions
+
+    def __init__(self, name: str, options: Any, *, naming: NamingRule, context: StoreContext):
+        self.name = name
+        self.options = options
+        self.naming = naming
+        self.context = context
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    @abstractmethod
+    def get(self, path: str, version: str | None = None) -> StoredValue:
+        """The value at ``path``; raises SecretNotFound, StoreUnavailable or AccessDenied."""
+
+    def get_many(self, paths: Sequence[str]) -> dict[str, StoredValue | SecretBridgeError]:
+        """The latest value of each path; a failure is returned in place of its value so
+        one missing name does not hide the others."""
+        out: dict[str, StoredValue | SecretBridgeError] = {}
+        for path in paths:
+            try:
+                out[path] = self.get(path)
+            except SecretBridgeError as error:
+                out[path] = error
+        return out
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterable[str]:
+        """Physical names that start with ``prefix``."""
+
+    def put(self, path: str, value: str | bytes) -> str | None:
+        """Write a new version; returns its version id where the store has versions."""
+        raise ReadOnlyStore(f"store kind {self.kind!r} is read-only", ref=path, store=self.name)
+
+    def delete(self, path: str) -> None:
+        raise ReadOnlyStore(f"store kind {self.kind!r} is read-only", ref=path, store=self.name)
+
+    def health(self) -> None:
+        """Raise StoreUnavailable (with the reason) if the store cannot serve reads."""
+        self.list()
+
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
+        """Release connections and clients."""
+
+    def not_found(self, path: str, version: str | None = None) -> SecretNotFound:
+        what = f"version {version!r} of the secret" if version else "the secret"
+        return SecretNotFound(f"{what} does not exist in the store", ref=path, store=self.name)
+
+
+def import_sdk(module: str, *, kind: str, extra: str) -> ModuleType:
+    """Import a vendor SDK on first use; if it is missing, say which extra brings it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise MissingDependency(
+            f"store kind {kind!r} needs the Python package that provides {module!r}; "
+            f"install it with: pip install 'secretbridge[{extra}]'"
+        ) from error
+
+
+def load_store_class(kind: str, *, where: str = "") -> type[Store]:
+    """The Store class for ``kind``: a built-in one, or one registered by another package
+    under the ``secretbridge.stores`` entry-point group."""
+    target = BUILTIN_KINDS.get(kind)
+    if target is not None:
+        module_name, _, class_name = target.partition(":")
+        cls: type[Store] = getattr(importlib.import_module(module_name), class_name)
+        return cls
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP, name=kind):
+        try:
+            loaded = entry.load()
+        except ImportError as error:
+            raise MissingDependency(
+                f"{where}kind: the plugin store {kind!r} ({entry.value}) failed to import: {error}"
+            ) from error
+        if not (isinstance(loaded, type) and issubclass(loaded, Store)):
+            raise ConfigError(f"{where}kind: {entry.value} is not a secretbridge Store class")
+        return loaded
+    known = ", ".join(sorted(BUILTIN_KINDS))
+    if kind in RESERVED_SCHEMES:
+        raise ConfigError(
+            f"{where}kind: store kind {kind!r} is not available in this version of "
+            f"secretbridge (available: {known})"
+        )
+    raise ConfigError(
+        f"{where}kind: unknown store kind {kind!r}; built in: {known}, "
+        f"or a package registering one under the {ENTRY_POINT_GROUP!r} entry points"
+    )
+
+
+def build_options(cls: type[Store], settings: Mapping[str, Any], *, where: str) -> Any:
+    """Validate a store's settings into its Options struct; errors name the key."""
+    try:
+        return msgspec.convert(dict(settings), cls.Options, strict=False)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"{where}{explain_validation_error(error)}") from None
