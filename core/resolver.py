@@ -377,23 +377,36 @@ class Resolver:
 
     # -------------------------------------------------------------- writes
 
-    def put(self, ref: str, value: str | bytes, *, principal: str | None = None) -> Location:
-        """Write a new version of a logical name (to its route, else the first writable
-        store in the chain) or of a ``STORE://PATH``."""
-        store, physical = self._write_target(ref, principal, "write")
-        version = self._call(store, store.put, physical, value, ref=ref)
+    def put(
+        self,
+        ref: str,
+        value: str | bytes,
+        *,
+        store: str | None = None,
+        principal: str | None = None,
+    ) -> Location:
+        """Write a new version of a ``STORE://PATH``, or of a logical name: to ``store``
+        if given, else its route, else the first writable store in the chain."""
+        target, physical = self._write_target(ref, store, principal, "write")
+        version = self._call(target, target.put, physical, value, ref=ref)
         self._cache.clear()
-        self._record(principal, "write", ref, store.name, physical, version, "ok")
-        return Location(store.name, physical, version)
+        self._record(principal, "write", ref, target.name, physical, version, "ok")
+        return Location(target.name, physical, version)
 
-    def delete(self, ref: str, *, principal: str | None = None) -> Location:
-        store, physical = self._write_target(ref, principal, "delete")
-        self._call(store, store.delete, physical, ref=ref)
+    def delete(
+        self, ref: str, *, store: str | None = None, principal: str | None = None
+    ) -> Location:
+        """Delete every version of a ``STORE://PATH``, or of a logical name from ``store``
+        if given, else from the store it currently resolves from."""
+        target, physical = self._write_target(ref, store, principal, "delete")
+        self._call(target, target.delete, physical, ref=ref)
         self._cache.clear()
-        self._record(principal, "delete", ref, store.name, physical, None, "ok")
-        return Location(store.name, physical, None)
+        self._record(principal, "delete", ref, target.name, physical, None, "ok")
+        return Location(target.name, physical, None)
 
-    def _write_target(self, ref: str, principal: str | None, action: str) -> tuple[Store, str]:
+    def _write_target(
+        self, ref: str, store: str | None, principal: str | None, action: str
+    ) -> tuple[Store, str]:
         parsed = self.parse(ref)
         if parsed is None:  # a bare logical name, as the CLI takes it
             validate_logical_name(ref, ref=ref)
@@ -403,8 +416,21 @@ class Resolver:
         if self.policy is not None:
             self.policy.authorize(principal, parsed, action)
         if parsed.store is not None:
-            store = self.store(parsed.store)
-            return store, parsed.path
+            if store is not None and store != parsed.store:
+                raise InvalidReference(
+                    f"the reference names store {parsed.store!r} but {store!r} was asked for",
+                    ref=ref,
+                )
+            return self.store(parsed.store), parsed.path
+        if store is not None:
+            target = self.store(store)
+            return target, target.naming.to_physical(parsed.path, store=target.name)
+        if action == "delete":
+            found = self._fetch({parsed})[parsed]
+            if isinstance(found, SecretBridgeError):
+                raise _fresh_with(found, ref, keep_ref=False)
+            assert found.store is not None and found.name is not None
+            return self.store(found.store), found.name
         candidates = self.chain_for(parsed.path)
         writable = [n for n in candidates if self.store(n).capabilities.writable]
         if not writable:
@@ -412,8 +438,8 @@ class Resolver:
                 f"no writable store for this name (looked at: {', '.join(candidates)})",
                 ref=ref,
             )
-        store = self.store(writable[0])
-        return store, store.naming.to_physical(parsed.path, store=store.name)
+        target = self.store(writable[0])
+        return target, target.naming.to_physical(parsed.path, store=target.name)
 
     # -------------------------------------------------------------- the slow path
 

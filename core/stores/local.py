@@ -93,6 +93,14 @@ class LocalStore(Store):
             self._connect(create=True)
         return created
 
+    @property
+    def key_source(self) -> str:
+        if self.options.key is not None:
+            return f"keys from stores.{self.name}.key"
+        if KEY_ENV in os.environ:
+            return f"keys from ${KEY_ENV}"
+        return f"key file {self.key_file}"
+
     def _configured_keys(self) -> builtins.list[bytes] | None:
         raw = self.options.key
         if raw is not None:

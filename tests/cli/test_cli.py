@@ -1,0 +1,184 @@
+"""The ``secretbridge`` command, run as a user runs it: the installed script, in a
+subprocess, with its own home. A canary value must appear only where --reveal asks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CANARY = "canary-cli-4b1d-do-not-leak"
+SCRIPT = shutil.which("secretbridge", path=str(Path(sys.executable).parent))
+
+
+class CLI:
+    def __init__(self, home: Path, config: Path | None = None) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SECRETBRIDGE_")}
+        self.env["SECRETBRIDGE_HOME"] = str(home)
+        if config is not None:
+            self.env["SECRETBRIDGE_CONFIG"] = str(config)
+        self.outputs: list[str] = []
+
+    def __call__(
+        self, *args: str, stdin: bytes | None = None, code: int = 0
+    ) -> subprocess.CompletedProcess[bytes]:
+        assert SCRIPT is not None, "the secretbridge script is installed beside python"
+        done = subprocess.run(
+            [SCRIPT, *args],
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            env=self.env,
+            timeout=60,
+            check=False,
+        )
+        self.outputs.append(done.stdout.decode(errors="replace") + done.stderr.decode())
+        assert done.returncode == code, (args, done.returncode, done.stderr.decode())
+        return done
+
+    def out(self, *args: str, **kwargs: object) -> str:
+        return self(*args, **kwargs).stdout.decode()  # type: ignore[arg-type]
+
+    def err(self, *args: str, **kwargs: object) -> str:
+        return self(*args, **kwargs).stderr.decode()  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def cli(isolated_home: Path) -> CLI:
+    return CLI(isolated_home)
+
+
+def test_init_put_get_reveal_resolve_ls_rm(cli: CLI, isolated_home: Path) -> None:
+    assert "initialised local store 'local'" in cli.out("init")
+    assert "already initialised" in cli.out("init")
+    assert (isolated_home / "store.key").stat().st_mode & 0o777 == 0o600
+    value = json.dumps({"user": "etl", "password": CANARY})
+    assert "version 1" in cli.out("put", "connections/pg", stdin=value.encode())
+    assert "version 2" in cli.out("put", "connections/pg", stdin=value.encode())
+
+    meta = json.loads(cli.out("get", "connections/pg", "--json"))
+    assert meta == {
+        "ref": "secret:connections/pg",
+        "store": "local",
+        "name": "connections/pg",
+        "version": "2",
+        "type": "json",
+        "fields": ["password", "user"],
+        "length": len(value),
+    }
+    assert cli.out("get", "connections/pg#password", "--reveal") == CANARY
+    assert cli.out("get", "secret:connections/pg#user", "--reveal") == "etl"
+    assert cli.out("get", "local://connections/pg?version=1#user", "--reveal") == "etl"
+
+    where = cli.out("resolve", "connections/pg#password")
+    assert "store 'local'" in where and "version 2" in where and "field 'password'" in where
+    listed = json.loads(cli.out("ls", "connections/", "--json"))
+    assert listed == [{"name": "connections/pg", "store": "local", "physical": "connections/pg"}]
+    assert "connections/pg" in cli.out("ls")
+
+    cli("rm", "connections/pg", code=2)  # no terminal to confirm on
+    assert "deleted connections/pg" in cli.out("rm", "connections/pg", "--yes")
+    assert "not found" in cli.err("get", "connections/pg", code=3)
+
+    without_reveal = [o for o in cli.outputs if o not in (CANARY,)]
+    assert not any(CANARY in out for out in without_reveal)
+
+
+def test_put_reads_files_and_binary_and_strips_one_newline(cli: CLI, tmp_path: Path) -> None:
+    text_file = tmp_path / "pw.txt"
+    text_file.write_text("from-file\n")
+    cli("put", "a", "-f", str(text_file))
+    assert cli.out("get", "a", "--reveal") == "from-file"
+    cli("put", "b", "--keep-newline", stdin=b"kept\n")
+    assert cli.out("get", "b", "--reveal") == "kept\n"
+    blob = bytes(range(256))
+    cli("put", "blob", stdin=blob)
+    assert cli("get", "blob", "--reveal").stdout == blob
+    assert json.loads(cli.out("get", "blob", "--json"))["type"] == "binary"
+
+
+def test_values_never_come_from_argv(cli: CLI) -> None:
+    assert "Usage" in cli.err("put", "a", CANARY, code=2)
+    assert "empty" in cli.err("put", "a", stdin=b"", code=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "expected"),
+    [
+        (("get", "secret:a//b"), 2, "empty name segment at character 10"),
+        (("get", "aws-sm://x?ver=1"), 2, "expected 'version=V'"),
+        (("get", "nope"), 3, "not found in any store"),
+        (("get", "local://x?version=abc"), 2, "whole numbers"),
+        (("resolve", "env://SB_NOT_SET_ANYWHERE"), 3, "does not exist"),
+        (("rm", "ghost", "--yes"), 3, "not found"),
+        (("get", "aws-sm://prod/db"), 2, "not available in this version"),
+        (("frobnicate",), 2, "No such command"),
+    ],
+)
+def test_bad_input_one_line_error_and_exit_code(
+    cli: CLI, args: tuple[str, ...], code: int, expected: str
+) -> None:
+    err = cli.err(*args, code=code)
+    assert expected in err
+    if code != 2 or args[0] != "frobnicate":
+        assert err.startswith("secretbridge: error: ") and err.count("\n") == 1
+
+
+def test_doctor_reports_each_store_and_fails_on_a_broken_one(
+    cli: CLI, tmp_path: Path, isolated_home: Path
+) -> None:
+    cli("init")
+    assert "ok   local" in cli.out("doctor")
+    config = tmp_path / "sb.toml"
+    config.write_text(
+        '[stores.good]\nkind = "local"\n'
+        '[stores.broken]\nkind = "local"\npath = "nowhere/store.db"\n'
+        '[stores.env]\nkind = "env"\n'
+    )
+    broken = CLI(isolated_home, config)
+    report = json.loads(broken.out("doctor", "--json", code=1))
+    status = {s["store"]: (s["ok"], s["problem"]) for s in report["stores"]}
+    assert status["good"] == (True, None)
+    assert status["env"] == (True, None)
+    assert status["broken"][0] is False
+    assert "secretbridge init" in status["broken"][1]
+
+
+def test_doctor_flags_a_key_file_others_can_read(cli: CLI, isolated_home: Path) -> None:
+    cli("init")
+    (isolated_home / "store.key").chmod(0o644)
+    assert "chmod 600" in cli.out("doctor", code=1)
+
+
+def test_rotate_key_keeps_values_readable(cli: CLI, isolated_home: Path) -> None:
+    cli("put", "k", stdin=CANARY.encode())
+    old_key = (isolated_home / "store.key").read_bytes()
+    assert "re-encrypted 1 value" in cli.out("rotate-key")
+    assert (isolated_home / "store.key").read_bytes() != old_key
+    assert cli.out("get", "k", "--reveal") == CANARY
+
+
+def test_config_option_and_env_store(cli: CLI, tmp_path: Path) -> None:
+    config = tmp_path / "sb.toml"
+    config.write_text('[stores.env]\nkind = "env"\nnaming = { preset = "airflow" }\n')
+    cli.env["AIRFLOW_CONN_MY_PG"] = "postgres://u:p@h/db"
+    assert cli.out("--config", str(config), "get", "connections/MY_PG", "--reveal").startswith(
+        "postgres://"
+    )
+    assert "AIRFLOW_CONN_MY_PG" in cli.out("--config", str(config), "resolve", "connections/my_pg")
+    assert "no writable store" in cli.err("--config", str(config), "put", "x", stdin=b"v", code=2)
+    assert "read-only" in cli.err(
+        "--config", str(config), "put", "x", "--store", "env", stdin=b"v", code=1
+    )
+
+
+def test_no_plaintext_in_any_file_written(cli: CLI, isolated_home: Path) -> None:
+    cli("put", "k", stdin=CANARY.encode())
+    cli("get", "k")
+    for path in isolated_home.rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path

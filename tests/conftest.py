@@ -1,0 +1,16 @@
+"""Shared fixtures: every test runs with its own secretbridge home and no ambient config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "sbhome"
+    monkeypatch.setenv("SECRETBRIDGE_HOME", str(home))
+    monkeypatch.delenv("SECRETBRIDGE_CONFIG", raising=False)
+    monkeypatch.delenv("SECRETBRIDGE_KEY", raising=False)
+    return home

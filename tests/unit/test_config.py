@@ -1,0 +1,138 @@
+"""Config loading: discovery, defaults, and errors that name the key at fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from secretbridge import ConfigError, Resolver
+from secretbridge.config import load_config, parse_config, resolve_indirection
+
+
+def write(tmp_path: Path, text: str, name: str = "sb.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_embedded_default_is_one_local_store_under_home(isolated_home: Path) -> None:
+    config = load_config()
+    assert config.source is None
+    assert list(config.stores) == ["local"]
+    assert config.stores["local"].kind == "local"
+    assert config.chain == ["local"]
+    assert config.home == isolated_home
+
+
+def test_config_found_through_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[stores.vault-ish]\nkind = "env"\n')
+    monkeypatch.setenv("SECRETBRIDGE_CONFIG", str(path))
+    config = load_config()
+    assert config.source == path
+    assert list(config.stores) == ["vault-ish"]
+
+
+def test_explicit_path_wins_over_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRETBRIDGE_CONFIG", str(tmp_path / "missing.toml"))
+    path = write(tmp_path, '[stores.e]\nkind = "env"\n')
+    assert list(load_config(path).stores) == ["e"]
+
+
+def test_missing_config_file_names_the_path_and_where_it_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRETBRIDGE_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"nope\.toml.*SECRETBRIDGE_CONFIG"):
+        load_config()
+
+
+def test_chain_defaults_to_declaration_order_and_can_be_set(tmp_path: Path) -> None:
+    text = '[stores.b]\nkind = "env"\n[stores.a]\nkind = "local"\n'
+    assert load_config(write(tmp_path, text)).chain == ["b", "a"]
+    text = '[resolver]\nchain = ["a"]\n' + text
+    assert load_config(write(tmp_path, text)).chain == ["a"]
+
+
+def test_yaml_config(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "resolver:\n  cache_ttl: 10\nstores:\n  e:\n    kind: env\n",
+        name="sb.yaml",
+    )
+    config = load_config(path)
+    assert config.resolver.cache_ttl == 10
+    assert config.stores["e"].kind == "env"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('colour = "blue"\n', r"unknown field `colour`"),
+        ('[resolver]\ncache_ttl = "soon"\n', r"resolver\.cache_ttl: expected `float`, got `str`"),
+        ("[resolver]\nmiss_ttl = -1\n", r"resolver\.miss_ttl: must be zero or more"),
+        ("[resolver]\nmax_workers = 0\n", r"resolver\.max_workers: must be at least 1"),
+        ('[resolver]\nchain = ["ghost"]\n', r"resolver\.chain\[0\]: no store named 'ghost'"),
+        ("[stores.a]\npath = 'x'\n", r"stores\.a\.kind: missing"),
+        ('[stores.a]\nkind = "nosuch"\n', r"stores\.a\.kind: unknown store kind 'nosuch'"),
+        ('[stores.a]\nkind = "aws-sm"\n', r"stores\.a\.kind: store kind 'aws-sm' is not available"),
+        ('[stores.Bad_Name]\nkind = "env"\n', r"stores\.Bad_Name: a store name must be lower case"),
+        ('[stores.a]\nkind = "local"\nkeep_versions = "many"\n', r"stores\.a\.keep_versions: "),
+        ('[stores.a]\nkind = "local"\ncolour = 1\n', r"stores\.a\..*unknown field `colour`"),
+        ('[stores.a]\nkind = "env"\nnaming = "airflow"\n', r"stores\.a\.naming: expected a table"),
+        ('[stores.a]\nkind = "env"\nnaming = {preset = "x"}\n', r"stores\.a\.naming\.preset"),
+        ('[stores.a]\nkind = "local"\nnaming = {preset = "airflow"}\n', r"has no rule for kind"),
+        (
+            '[stores.a]\nkind = "env"\n[[routes]]\nprefix = "x/"\nstore = "b"\n',
+            r"routes\[0\]\.store: no store named 'b'",
+        ),
+        (
+            '[stores.a]\nkind = "env"\n[[routes]]\nprefix = ""\nstore = "a"\n',
+            r"routes\[0\]\.prefix: must not be empty",
+        ),
+        ("[stores.a\n", r"not valid TOML"),
+    ],
+)
+def test_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value), "the error names the file"
+
+
+def test_top_level_must_be_a_mapping() -> None:
+    with pytest.raises(ConfigError, match="top level"):
+        parse_config(["not", "a", "table"])
+
+
+def test_indirection_reads_env_and_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SB_TOKEN", "tok-value")
+    token_file = tmp_path / "token"
+    token_file.write_text("file-value\n")
+    assert resolve_indirection("env:SB_TOKEN", where="stores.v.token") == "tok-value"
+    assert resolve_indirection(f"file:{token_file}", where="stores.v.token") == "file-value"
+    assert resolve_indirection("plain", where="stores.v.token") == "plain"
+
+
+def test_indirection_errors_name_key_and_source_never_a_value(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"stores\.v\.token: environment variable SB_NOPE"):
+        resolve_indirection("env:SB_NOPE", where="stores.v.token")
+    with pytest.raises(ConfigError, match=r"stores\.v\.token: cannot read .*missing"):
+        resolve_indirection(f"file:{tmp_path / 'missing'}", where="stores.v.token")
+    with pytest.raises(ConfigError, match="needs a variable name"):
+        resolve_indirection("env:", where="stores.v.token")
+
+
+def test_local_key_from_env_indirection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("MY_SB_KEY", Fernet.generate_key().decode())
+    path = write(tmp_path, '[stores.box]\nkind = "local"\nkey = "env:MY_SB_KEY"\npath = "box.db"\n')
+    with Resolver.from_config(path) as resolver:
+        resolver.put("a", "value-1")
+        assert resolver.get("secret:a").reveal() == "value-1"
+    assert (tmp_path / "box.db").exists(), "relative paths are read against the config's folder"
+    monkeypatch.delenv("MY_SB_KEY")
+    with Resolver.from_config(path) as resolver, pytest.raises(ConfigError, match="MY_SB_KEY"):
+        resolver.get("secret:a")
