@@ -28,22 +28,28 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
-
-import msgspec
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, MissingDependency
 from .naming import NamingRule, rule_for
 from .refs import is_store_name
+
+if TYPE_CHECKING:
+    import msgspec
 
 CONFIG_ENV = "SECRETBRIDGE_CONFIG"
 HOME_ENV = "SECRETBRIDGE_HOME"
 DEFAULT_STORE = "local"
 
 
-class ResolverSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+# Settings are plain dataclasses so that the embedded default needs no validation
+# library; a config file is validated into them with msgspec, imported only then.
+
+
+@dataclass(frozen=True)
+class ResolverSettings:
     chain: list[str] | None = None
     literals: bool = True
     cache_ttl: float = 300.0
@@ -53,12 +59,14 @@ class ResolverSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     max_workers: int = 8
 
 
-class Route(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+@dataclass(frozen=True)
+class Route:
     prefix: str
     store: str
 
 
-class Namespaces(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+@dataclass(frozen=True)
+class Namespaces:
     """Logical prefixes the adapters use: Airflow connection ``X`` is ``connections/X``."""
 
     connections: str = "connections"
@@ -66,15 +74,17 @@ class Namespaces(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     config: str = "config"
 
 
-class AuditSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+@dataclass(frozen=True)
+class AuditSettings:
     path: str  # JSON lines, one per resolution; never a value
 
 
-class _File(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    resolver: ResolverSettings = msgspec.field(default_factory=ResolverSettings)
-    stores: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
-    routes: list[Route] = msgspec.field(default_factory=list)
-    namespaces: Namespaces = msgspec.field(default_factory=Namespaces)
+@dataclass(frozen=True)
+class _File:
+    resolver: ResolverSettings = field(default_factory=ResolverSettings)
+    stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    namespaces: Namespaces = field(default_factory=Namespaces)
     audit: AuditSettings | None = None
 
 
@@ -152,10 +162,7 @@ def parse_config(document: Any, *, source: Path | None = None) -> Config:
     prefix = f"{source}: " if source else ""
     if not isinstance(document, Mapping):
         raise ConfigError(f"{prefix}the config must be a table/mapping at the top level")
-    try:
-        raw = msgspec.convert(document, _File, strict=True)
-    except msgspec.ValidationError as error:
-        raise ConfigError(f"{prefix}{explain_validation_error(error)}") from None
+    raw = validate(document, _File, where=prefix) if document else _File()
 
     stores_in = raw.stores or {DEFAULT_STORE: {"kind": "local"}}
     specs: dict[str, StoreSpec] = {}
@@ -215,6 +222,43 @@ def _check_positive(settings: ResolverSettings, prefix: str) -> None:
     for key in ("max_entries", "max_workers"):
         if getattr(settings, key) < 1:
             raise ConfigError(f"{prefix}resolver.{key}: must be at least 1")
+
+
+def validate(document: Mapping[str, Any], cls: type[Any], *, where: str) -> Any:
+    """Convert ``document`` into the dataclass ``cls``, refusing unknown keys; every
+    error names the key path (``resolver.cache_ttl: expected `float`, got `str```)."""
+    import msgspec
+
+    _refuse_unknown(document, cls, where)
+    try:
+        return msgspec.convert(document, cls, strict=cls is _File)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"{where}{explain_validation_error(error)}") from None
+
+
+_NESTED: dict[str, type[Any]] = {
+    "resolver": ResolverSettings,
+    "namespaces": Namespaces,
+    "audit": AuditSettings,
+}
+
+
+def _refuse_unknown(
+    document: Mapping[str, Any], cls: type[Any], where: str, path: str = ""
+) -> None:
+    known = {f.name for f in fields(cls)}
+    for key in document:
+        if key not in known:
+            expected = ", ".join(sorted(known))
+            raise ConfigError(f"{where}{path}{key}: unknown setting; expected one of: {expected}")
+    if cls is _File:
+        for key, nested in _NESTED.items():
+            if isinstance(document.get(key), Mapping):
+                _refuse_unknown(document[key], nested, where, f"{key}.")
+        routes = document.get("routes")
+        for index, route in enumerate(routes if isinstance(routes, list) else ()):
+            if isinstance(route, Mapping):
+                _refuse_unknown(route, Route, where, f"routes[{index}].")
 
 
 def explain_validation_error(error: msgspec.ValidationError) -> str:

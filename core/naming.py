@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from .errors import ConfigError, InvalidReference
@@ -44,12 +45,15 @@ class NamingRule:
     allowed_description: str = "printable characters other than whitespace"
     pattern: str | None = None
     max_length: int | None = None
-    _allowed_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
-    _pattern_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_allowed_re", re.compile(f"[{self.allowed}]"))
-        object.__setattr__(self, "_pattern_re", re.compile(self.pattern) if self.pattern else None)
+    # Compiled on first use: a dozen rules are built at import time, few are used.
+    @cached_property
+    def _allowed_re(self) -> re.Pattern[str]:
+        return re.compile(f"[{self.allowed}]")
+
+    @cached_property
+    def _pattern_re(self) -> re.Pattern[str] | None:
+        return re.compile(self.pattern) if self.pattern else None
 
     def to_physical(self, name: str, *, store: str | None = None) -> str:
         """The physical name for logical ``name``; raises InvalidReference if the store

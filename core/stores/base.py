@@ -10,9 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
 
-import msgspec
-
-from ..config import explain_validation_error
+from ..config import validate
 from ..errors import (
     ConfigError,
     MissingDependency,
@@ -53,8 +51,10 @@ class StoreContext:
     base_dir: Path
 
 
-class StoreOptions(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of each store's settings; unknown keys are an error naming the key."""
+@dataclass(frozen=True)
+class StoreOptions:
+    """Base of each store's settings (a dataclass); unknown keys are an error naming
+    the key."""
 
 
 class Store(ABC):
@@ -157,7 +157,6 @@ def load_store_class(kind: str, *, where: str = "") -> type[Store]:
 
 def build_options(cls: type[Store], settings: Mapping[str, Any], *, where: str) -> Any:
     """Validate a store's settings into its Options struct; errors name the key."""
-    try:
-        return msgspec.convert(dict(settings), cls.Options, strict=False)
-    except msgspec.ValidationError as error:
-        raise ConfigError(f"{where}{explain_validation_error(error)}") from None
+    if not settings:
+        return cls.Options()
+    return validate(settings, cls.Options, where=where)

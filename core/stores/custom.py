@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from .base import Capabilities, Store, StoredValue, StoreOptions
 SecretsFunction = Callable[[], Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
 class CustomOptions(StoreOptions):
     callable: str | None = None  # "package.module:function"
     script: str | None = None  # path to a .py file defining get_secrets()

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..errors import InvalidReference, SecretBridgeError
 from .base import Capabilities, Store, StoredValue, StoreOptions
 
 
+@dataclass(frozen=True)
 class EnvOptions(StoreOptions):
     pass
 

@@ -21,6 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ _TEXT, _BINARY = b"t", b"b"
 _BATCH = 500  # well under SQLite's bound-parameter limit
 
 
+@dataclass(frozen=True)
 class LocalOptions(StoreOptions):
     path: str | None = None  # database file; default: <home>/store.db
     key: str | None = None  # comma-separated Fernet keys, newest first (env:/file: allowed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from secretbridge import ConfigError, Resolver
 from secretbridge.config import load_config, parse_config, resolve_indirection
 
@@ -69,7 +70,12 @@ def test_yaml_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('colour = "blue"\n', r"unknown field `colour`"),
+        ('colour = "blue"\n', r": colour: unknown setting; expected one of: audit, namespaces"),
+        ("[resolver]\nttl = 1\n", r"resolver\.ttl: unknown setting; expected one of: cache_ttl"),
+        (
+            '[stores.a]\nkind = "env"\n[[routes]]\nprefix = "x/"\nstore = "a"\nto = 1\n',
+            r"routes\[0\]\.to: unknown setting",
+        ),
         ('[resolver]\ncache_ttl = "soon"\n', r"resolver\.cache_ttl: expected `float`, got `str`"),
         ("[resolver]\nmiss_ttl = -1\n", r"resolver\.miss_ttl: must be zero or more"),
         ("[resolver]\nmax_workers = 0\n", r"resolver\.max_workers: must be at least 1"),
@@ -79,7 +85,10 @@ def test_yaml_config(tmp_path: Path) -> None:
         ('[stores.a]\nkind = "aws-sm"\n', r"stores\.a\.kind: store kind 'aws-sm' is not available"),
         ('[stores.Bad_Name]\nkind = "env"\n', r"stores\.Bad_Name: a store name must be lower case"),
         ('[stores.a]\nkind = "local"\nkeep_versions = "many"\n', r"stores\.a\.keep_versions: "),
-        ('[stores.a]\nkind = "local"\ncolour = 1\n', r"stores\.a\..*unknown field `colour`"),
+        (
+            '[stores.a]\nkind = "local"\ncolour = 1\n',
+            r"stores\.a\.colour: unknown setting; expected one of: keep_versions",
+        ),
         ('[stores.a]\nkind = "env"\nnaming = "airflow"\n', r"stores\.a\.naming: expected a table"),
         ('[stores.a]\nkind = "env"\nnaming = {preset = "x"}\n', r"stores\.a\.naming\.preset"),
         ('[stores.a]\nkind = "local"\nnaming = {preset = "airflow"}\n', r"has no rule for kind"),

@@ -1,0 +1,100 @@
+"""Store kinds: built-ins load lazily, plugins register through entry points, and a
+missing SDK gives the install hint instead of an ImportError traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from secretbridge import ConfigError, MissingDependency, Resolver
+from secretbridge.config import parse_config
+from secretbridge.stores.base import import_sdk, load_store_class
+
+PLUGIN = """
+from dataclasses import dataclass
+from secretbridge.stores.base import Store, StoreOptions, StoredValue
+
+@dataclass(frozen=True)
+class Options(StoreOptions):
+    greeting: str = "hello"
+
+class GreetingStore(Store):
+    kind = "greeting"
+    Options = Options
+
+    def get(self, path, version=None):
+        if path == "missing":
+            raise self.not_found(path)
+        return StoredValue(f"{self.options.greeting}, {path}", version="1")
+
+    def list(self, prefix=""):
+        return [n for n in ("world", "team") if n.startswith(prefix)]
+"""
+
+
+@pytest.fixture
+def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installed distribution, as pip would lay it out, that registers a store kind."""
+    site = tmp_path / "site"
+    (site / "greeting_store.py").parent.mkdir(parents=True)
+    (site / "greeting_store.py").write_text(PLUGIN)
+    info = site / "greeting_store-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: greeting-store\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[secretbridge.stores]\ngreeting = greeting_store:GreetingStore\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+def test_plugin_store_registers_by_entry_point(plugin_on_path: Path) -> None:
+    config = parse_config({"stores": {"hi": {"kind": "greeting", "greeting": "hey"}}})
+    with Resolver(config) as resolver:
+        secret = resolver.get("secret:world")
+        assert (secret.reveal(), secret.store, secret.version) == ("hey, world", "hi", "1")
+        assert resolver.get("hi://team").reveal() == "hey, team"
+        assert [item.name for item in resolver.list()] == ["team", "world"]
+
+
+def test_plugin_options_are_validated(plugin_on_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"stores\.hi\.greeting: expected `str`"):
+        parse_config({"stores": {"hi": {"kind": "greeting", "greeting": 5}}})
+    with pytest.raises(ConfigError, match=r"stores\.hi\.colour: unknown setting"):
+        parse_config({"stores": {"hi": {"kind": "greeting", "colour": 5}}})
+
+
+def test_unknown_kind_names_the_builtins_and_the_entry_point_group() -> None:
+    with pytest.raises(ConfigError, match=r"unknown store kind 'nope'.*custom, env, local.*"):
+        load_store_class("nope")
+
+
+def test_missing_sdk_gives_the_install_hint() -> None:
+    with pytest.raises(MissingDependency) as caught:
+        import_sdk("secretbridge_test_no_such_sdk", kind="aws-sm", extra="aws")
+    assert "pip install 'secretbridge[aws]'" in str(caught.value)
+    assert isinstance(caught.value, ImportError), "callers catching ImportError still work"
+
+
+def test_import_pulls_in_no_sdk_and_no_orchestrator() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        import secretbridge
+        from secretbridge import Resolver
+        r = Resolver.from_config()
+        r.put("k", "v")
+        assert r.get("secret:k").reveal() == "v"
+        heavy = ("boto3", "botocore", "azure", "google", "hvac", "kubernetes",
+                 "airflow", "dagster", "pydantic", "msgspec")
+        print(sorted({m.split(".")[0] for m in sys.modules} & set(heavy)))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
