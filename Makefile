@@ -14,7 +14,7 @@ $(UV):
 	$(BOOT)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra dev
+	$(UV) sync --frozen --compile-bytecode --extra dev
 	@touch $@
 
 demo: $(VENV)/.synced

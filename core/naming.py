@@ -113,8 +113,8 @@ class NamingRule:
                 segments[-1] += self.separator
             else:
                 carry += self.separator
-        if carry:
-            segments.append(carry)
+        if carry:  # nothing but separators: one segment that is the whole body
+            segments.append(body)
         return "/".join(([namespace] if namespace else []) + segments)
 
     def _maps_back(self, candidate: str, physical: str) -> bool:

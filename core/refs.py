@@ -21,7 +21,7 @@ from .stores import RESERVED_SCHEMES
 
 LOGICAL_PREFIX = "secret:"
 _SCHEME = re.compile(r"([a-z][a-z0-9-]*)://")
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPE_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _STORE_NAME = re.compile(r"[a-z][a-z0-9-]*\Z")
 
 
@@ -69,12 +69,20 @@ def parse_reference(text: str, stores: Collection[str] = RESERVED_SCHEMES) -> Re
     if not looks_like_reference(text, stores):
         return None
     if text != text.strip():
+        at = 1 if text[0].isspace() else len(text.rstrip()) + 1
         raise InvalidReference(
-            "unexpected whitespace around the reference; remove it", ref=text.strip()
+            f"unexpected whitespace at character {at}, around the reference; remove it",
+            ref=text.strip(),
         )
     if text.startswith(LOGICAL_PREFIX):
         return _parse_logical(text)
     return _parse_store_ref(text)
+
+
+# Positions in messages are 1-based characters of the reference as written, also when
+# ``%XX`` escapes come first; decoding keeps, for each decoded character, where it stood
+# (plus one more entry: the position just past the end).
+Decoded = tuple[str, list[int]]
 
 
 def _parse_logical(text: str) -> Reference:
@@ -87,8 +95,8 @@ def _parse_logical(text: str) -> Reference:
             "to pin a version write STORE://PATH?version=V",
             ref=text,
         )
-    name = _unescape(text, body, start)
-    validate_logical_name(name, ref=text, offset=start)
+    name, positions = _unescape(text, body, start)
+    validate_logical_name(name, ref=text, positions=positions)
     return Reference(name, field=field)
 
 
@@ -98,12 +106,12 @@ def _parse_store_ref(text: str) -> Reference:
     store, start = match.group(1), match.end()
     rest, field = _split_field(text, start)
     path_part, sep, query = rest.partition("?")
-    path = _unescape(text, path_part, start)
+    path, positions = _unescape(text, path_part, start)
     if not path:
         raise InvalidReference(
             f"expected a path after '{store}://' at character {start + 1}", ref=text
         )
-    _check_characters(path, text, start)
+    _check_characters(path, positions, text)
     version = _parse_query(text, query, start + len(path_part) + 1) if sep else None
     return Reference(path, store=store, version=version, field=field)
 
@@ -112,13 +120,13 @@ def _split_field(text: str, start: int) -> tuple[str, str | None]:
     body, sep, raw_field = text[start:].partition("#")
     if not sep:
         return body, None
-    field_start = start + len(body) + 1
+    field_start = start + len(body) + 1  # index of the field's first character
     if not raw_field:
         raise InvalidReference(
-            f"expected a field name after '#' at character {field_start}", ref=text
+            f"expected a field name after '#' at character {field_start + 1}", ref=text
         )
-    field = _unescape(text, raw_field, field_start)
-    _check_characters(field, text, field_start, spaces=True)
+    field, positions = _unescape(text, raw_field, field_start)
+    _check_characters(field, positions, text, spaces=True)
     return body, field
 
 
@@ -129,56 +137,83 @@ def _parse_query(text: str, query: str, start: int) -> str:
             f"expected 'version=V' after '?' at character {start + 1}, found {query[:20]!r}",
             ref=text,
         )
+    value_start = start + len("version=")
     if "&" in value:
-        at = start + len("version=") + value.index("&") + 1
         raise InvalidReference(
-            f"only one query parameter, 'version', is allowed; found '&' at character {at}",
+            "only one query parameter, 'version', is allowed; "
+            f"found '&' at character {value_start + value.index('&') + 1}",
             ref=text,
         )
-    version = _unescape(text, value, start + len("version="))
+    version, positions = _unescape(text, value, value_start)
     if not version:
         raise InvalidReference(
-            f"expected a version after 'version=' at character {start + len('version=') + 1}",
-            ref=text,
+            f"expected a version after 'version=' at character {value_start + 1}", ref=text
         )
-    _check_characters(version, text, start)
+    _check_characters(version, positions, text)
     return version
 
 
-def _unescape(text: str, part: str, offset: int) -> str:
-    for index, char in enumerate(part):
-        if char == "%" and not _ESCAPE.match(part, index):
+def _unescape(text: str, part: str, offset: int) -> Decoded:
+    """Decode ``%XX`` escapes (UTF-8) in ``part``, which starts at index ``offset``."""
+    chars: list[str] = []
+    positions: list[int] = []
+    index = 0
+    while index < len(part):
+        if part[index] != "%":
+            chars.append(part[index])
+            positions.append(offset + index + 1)
+            index += 1
+            continue
+        run = _ESCAPE_RUN.match(part, index)
+        if run is None:
             raise InvalidReference(
                 f"expected two hex digits after '%' at character {offset + index + 1} "
                 "(write '%25' for a literal '%')",
                 ref=text,
             )
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), part)
+        try:
+            decoded = bytes.fromhex(run.group().replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidReference(
+                f"the escapes at character {offset + index + 1} are not UTF-8", ref=text
+            ) from None
+        byte = 0
+        for char in decoded:
+            chars.append(char)
+            positions.append(offset + index + 3 * byte + 1)
+            byte += len(char.encode("utf-8"))
+        index = run.end()
+    positions.append(offset + len(part) + 1)
+    return "".join(chars), positions
 
 
-def _check_characters(value: str, text: str, offset: int, *, spaces: bool = False) -> None:
+def _check_characters(value: str, positions: list[int], text: str, *, spaces: bool = False) -> None:
     for index, char in enumerate(value):
         if not char.isprintable() or (char.isspace() and not (spaces and char == " ")):
             raise InvalidReference(
-                f"unexpected {_describe(char)} near character {offset + index + 1}", ref=text
+                f"unexpected {_describe(char)} near character {positions[index]}", ref=text
             )
 
 
-def validate_logical_name(name: str, *, ref: str | None = None, offset: int = 0) -> None:
-    """A logical name is ``/``-separated, non-empty segments of printable characters."""
+def validate_logical_name(
+    name: str, *, ref: str | None = None, positions: list[int] | None = None
+) -> None:
+    """A logical name is ``/``-separated, non-empty segments of printable characters.
+    ``positions`` says where each character stood in ``ref`` (default: 1, 2, ...)."""
     shown = ref if ref is not None else name
+    where = positions if positions is not None else list(range(1, len(name) + 2))
     if not name:
-        raise InvalidReference(f"expected a name at character {offset + 1}", ref=shown)
-    position = offset
+        raise InvalidReference(f"expected a name at character {where[0]}", ref=shown)
+    index = 0
     for segment in name.split("/"):
         if not segment:
             raise InvalidReference(
-                f"empty name segment at character {position + 1}: "
+                f"empty name segment at character {where[index]}: "
                 "names are '/'-separated segments like 'connections/my_db'",
                 ref=shown,
             )
-        position += len(segment) + 1
-    _check_characters(name, shown, offset)
+        index += len(segment) + 1
+    _check_characters(name, where, shown)
 
 
 def _describe(char: str) -> str:

@@ -19,11 +19,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Config, ResolverSettings, Route, load_config
 from .errors import (
@@ -39,6 +38,9 @@ from .refs import Reference, looks_like_reference, parse_reference, validate_log
 from .stores import RESERVED_SCHEMES
 from .stores.base import Store, StoreContext, StoredValue, build_options, load_store_class
 from .values import Connection, Secret
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger("secretbridge")
 Clock = Callable[[], float]
@@ -591,6 +593,8 @@ class Resolver:
         if len(items) <= 1:
             return [self._call_safely(store, fn, item) for item in items]
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # only stores without batches
+
             self._pool = ThreadPoolExecutor(
                 self.config.resolver.max_workers, thread_name_prefix="secretbridge"
             )

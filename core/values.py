@@ -133,6 +133,7 @@ class Connection:
     schema: str | None = None
     port: int | None = None
     extra: str | None = field(default=None, repr=False)
+    description: str | None = None
 
     EXTRA_KEY = "__extra__"
 
@@ -162,12 +163,17 @@ class Connection:
         if port is not None:
             try:
                 port = int(port)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 _bad_connection("'port' must be a whole number", ref)
-        return cls(**{**document, "extra": extra, "port": port})
+        conn_type = document.get("conn_type")
+        if isinstance(conn_type, str) and conn_type:
+            conn_type = _normalize_conn_type(conn_type)
+        return cls(**{**document, "conn_type": conn_type, "extra": extra, "port": port})
 
     @classmethod
     def from_uri(cls, uri: str, *, ref: str | None = None) -> Connection:
+        if uri.startswith("//"):  # no conn type, as Airflow writes a connection without one
+            uri = ":" + uri
         if uri.count("://") > 2 or "://" not in uri:
             _bad_connection(
                 "expected a URI like 'conn-type://login:password@host:port/schema'", ref
@@ -287,4 +293,5 @@ def _hostname(parts: Any) -> str:
 
 
 def _bad_connection(problem: str, ref: str | None) -> NoReturn:
-    raise InvalidSecretValue(f"the secret is not a valid connection: {problem}", ref=ref)
+    # from None: urllib's own messages quote the URI, password included.
+    raise InvalidSecretValue(f"the secret is not a valid connection: {problem}", ref=ref) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
@@ -26,7 +26,7 @@ from . import BUILTIN_KINDS, ENTRY_POINT_GROUP, RESERVED_SCHEMES
 class StoredValue:
     """What a store returns: the raw value and the version it came from."""
 
-    value: str | bytes
+    value: str | bytes = field(repr=False)
     version: str | None = None
 
 

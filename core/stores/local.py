@@ -17,9 +17,11 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,17 +35,19 @@ if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
 
 KEY_ENV = "SECRETBRIDGE_KEY"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS secrets (
-    name    TEXT    NOT NULL,
-    version INTEGER NOT NULL,
-    token   BLOB    NOT NULL,
-    created REAL    NOT NULL,
-    PRIMARY KEY (name, version)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('format', '1');
-"""
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS secrets (
+        name    TEXT    NOT NULL,
+        version INTEGER NOT NULL,
+        token   BLOB    NOT NULL,
+        created REAL    NOT NULL,
+        PRIMARY KEY (name, version)
+    ) WITHOUT ROWID""",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "INSERT OR IGNORE INTO meta VALUES ('format', '1')",
+)
+_VERSION = re.compile(r"[1-9][0-9]*")
+_MAX_VERSION = 2**63 - 1  # SQLite's INTEGER
 _TEXT, _BINARY = b"t", b"b"
 _BATCH = 500  # well under SQLite's bound-parameter limit
 
@@ -56,6 +60,12 @@ class LocalOptions(StoreOptions):
     keep_versions: int = 10
     timeout: float = 5.0  # seconds to wait for another writer's lock
 
+    def __post_init__(self) -> None:
+        if self.keep_versions < 1:
+            raise ValueError("keep_versions: must be at least 1")
+        if self.timeout <= 0:
+            raise ValueError("timeout: must be more than 0 seconds")
+
 
 class LocalStore(Store):
     kind = "local"
@@ -65,8 +75,6 @@ class LocalStore(Store):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.options.keep_versions < 1:
-            raise ConfigError(f"stores.{self.name}.keep_versions: must be at least 1")
         home, base = self.context.home, self.context.base_dir
         self.path = _resolve_path(self.options.path, base, home / "store.db")
         self.key_file = _resolve_path(self.options.key_file, base, home / "store.key")
@@ -88,8 +96,12 @@ class LocalStore(Store):
             if self._configured_keys() is None and not self.key_file.exists():
                 from cryptography.fernet import Fernet
 
-                _write_private(self.key_file, Fernet.generate_key() + b"\n")
-                created = True
+                # Exclusive: of two processes initialising at once, one key wins and
+                # both use it (a replaced key would make the other's writes unreadable).
+                created = _write_private(
+                    self.key_file, Fernet.generate_key() + b"\n", exclusive=True
+                )
+                self._fernet = None
             if not self.path.exists():
                 created = True
             self._connect(create=True)
@@ -168,7 +180,10 @@ class LocalStore(Store):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             if create:
-                conn.executescript(_SCHEMA)
+                conn.execute("BEGIN IMMEDIATE")  # waits for a concurrent creator
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute("COMMIT")
         except sqlite3.Error as error:
             raise StoreUnavailable(
                 f"cannot open the store file {self.path}: {error}", store=self.name
@@ -197,11 +212,11 @@ class LocalStore(Store):
 
     # ------------------------------------------------------------------ crypto
 
-    def _seal(self, name: str, value: str | bytes) -> bytes:
+    def _seal(self, name: str, version: int, value: str | bytes) -> bytes:
         tag, raw = (_TEXT, value.encode()) if isinstance(value, str) else (_BINARY, value)
-        return self._cipher().encrypt(tag + name.encode() + b"\0" + raw)
+        return self._cipher().encrypt(tag + _binding(name, version) + raw)
 
-    def _open(self, name: str, token: bytes) -> str | bytes:
+    def _open(self, name: str, version: int, token: bytes) -> str | bytes:
         from cryptography.fernet import InvalidToken
 
         try:
@@ -214,13 +229,15 @@ class LocalStore(Store):
                 store=self.name,
             ) from None
         tag, body = plain[:1], plain[1:]
-        sealed_name, _, raw = body.partition(b"\0")
-        if sealed_name != name.encode():
+        binding = _binding(name, version)
+        if not body.startswith(binding):
             raise StoreUnavailable(
-                "integrity check failed: the stored ciphertext belongs to another name",
+                "integrity check failed: the stored ciphertext was written for another "
+                "name or version",
                 ref=name,
                 store=self.name,
             )
+        raw = body[len(binding) :]
         return raw if tag == _BINARY else raw.decode()
 
     # ------------------------------------------------------------------ reads
@@ -246,7 +263,7 @@ class LocalStore(Store):
         if not rows:
             raise self.not_found(path, version)
         number, token = rows[0]
-        return StoredValue(self._open(path, token), str(number))
+        return StoredValue(self._open(path, number, token), str(number))
 
     def get_many(self, paths: Sequence[str]) -> dict[str, StoredValue | SecretBridgeError]:
         out: dict[str, StoredValue | SecretBridgeError] = {}
@@ -261,7 +278,7 @@ class LocalStore(Store):
             )
             for name, number, token in rows:
                 try:
-                    out[name] = StoredValue(self._open(name, token), str(number))
+                    out[name] = StoredValue(self._open(name, number, token), str(number))
                 except SecretBridgeError as error:
                     out[name] = error
         for path in unique:
@@ -280,9 +297,9 @@ class LocalStore(Store):
         return [str(number) for (number,) in rows]
 
     def health(self) -> None:
-        rows = self._query_strict("SELECT name, token FROM secrets LIMIT 1")
-        for name, token in rows:
-            self._open(name, token)  # proves the key fits
+        rows = self._query_strict("SELECT name, version, token FROM secrets LIMIT 1")
+        for name, number, token in rows:
+            self._open(name, number, token)  # proves the key fits
         if not rows:
             self._cipher()
 
@@ -301,13 +318,14 @@ class LocalStore(Store):
             raise InvalidReference("a name must not contain NUL", store=self.name)
         if self._configured_keys() is None and not self.key_file.exists():
             self.init()
-        token = self._seal(path, value)
+        self._cipher()  # a missing or bad key fails before the transaction opens
         try:
             with self._transaction() as conn:
                 (latest,) = conn.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM secrets WHERE name = ?", (path,)
                 ).fetchone()
                 number = latest + 1
+                token = self._seal(path, number, value)
                 conn.execute(
                     "INSERT INTO secrets VALUES (?, ?, ?, ?)", (path, number, token, time.time())
                 )
@@ -322,6 +340,8 @@ class LocalStore(Store):
         return str(number)
 
     def delete(self, path: str) -> None:
+        if not self.path.exists():
+            raise self.not_found(path)
         try:
             with self._transaction() as conn:
                 deleted = conn.execute("DELETE FROM secrets WHERE name = ?", (path,)).rowcount
@@ -366,14 +386,20 @@ class LocalStore(Store):
         return len(rows)
 
 
+def _binding(name: str, version: int) -> bytes:
+    """What each ciphertext is sealed to, so a row moved in the file is not served."""
+    return f"{name}\0{version}\0".encode()
+
+
 def _version_number(version: str, path: str, store: str) -> int:
-    if not version.isdigit() or int(version) < 1:
+    if not _VERSION.fullmatch(version):
         raise InvalidReference(
             f"local store versions are whole numbers from 1; got {version!r}",
             ref=path,
             store=store,
         )
-    return int(version)
+    number = int(version)
+    return number if number <= _MAX_VERSION else 0  # 0 matches no row: not found
 
 
 def _resolve_path(value: str | None, base: Path, default: Path) -> Path:
@@ -383,22 +409,30 @@ def _resolve_path(value: str | None, base: Path, default: Path) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, readable by the owner only."""
+def _write_private(path: Path, data: bytes, *, exclusive: bool = False) -> bool:
+    """Write ``data`` to ``path`` atomically, readable by the owner only. With
+    ``exclusive``, an existing file is kept and False returned."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    written = True
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        tmp.replace(path)
-    except BaseException:
+        if exclusive:
+            try:
+                os.link(tmp, path)  # atomic, and fails if the file exists
+            except FileExistsError:
+                written = False
+        else:
+            tmp.replace(path)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return written

@@ -79,6 +79,10 @@ def test_yaml_config(tmp_path: Path) -> None:
         ('[resolver]\ncache_ttl = "soon"\n', r"resolver\.cache_ttl: expected `float`, got `str`"),
         ("[resolver]\nmiss_ttl = -1\n", r"resolver\.miss_ttl: must be zero or more"),
         ("[resolver]\nmax_workers = 0\n", r"resolver\.max_workers: must be at least 1"),
+        (
+            '[stores.a]\nkind = "local"\nkeep_versions = 0\n',
+            r"stores\.a\.keep_versions: must be at least 1",
+        ),
         ('[resolver]\nchain = ["ghost"]\n', r"resolver\.chain\[0\]: no store named 'ghost'"),
         ("[stores.a]\npath = 'x'\n", r"stores\.a\.kind: missing"),
         ('[stores.a]\nkind = "nosuch"\n', r"stores\.a\.kind: unknown store kind 'nosuch'"),
