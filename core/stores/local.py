@@ -177,7 +177,7 @@ class LocalStore(Store):
                 isolation_level=None,
                 check_same_thread=False,
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(conn, self.options.timeout)
             conn.execute("PRAGMA synchronous=FULL")
             if create:
                 conn.execute("BEGIN IMMEDIATE")  # waits for a concurrent creator
@@ -384,6 +384,22 @@ class LocalStore(Store):
             _write_private(self.key_file, keys[0] + b"\n")
             self._fernet = MultiFernet([Fernet(keys[0])])
         return len(rows)
+
+
+def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """``PRAGMA journal_mode=WAL`` answers "database is locked" at once, without SQLite's
+    busy handler, while another connection is creating the same file: wait it out."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
 
 
 def _binding(name: str, version: int) -> bytes:
