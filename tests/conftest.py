@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Wire-level servers (moto, OpenBao, the dev_env stand-ins), one module each.
+pytest_plugins = ["servers.aws", "servers.vault", "servers.azure", "servers.gcp", "servers.k8s"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

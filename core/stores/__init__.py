@@ -11,13 +11,17 @@ BUILTIN_KINDS: dict[str, str] = {
     "local": "secretbridge.stores.local:LocalStore",
     "env": "secretbridge.stores.env:EnvStore",
     "custom": "secretbridge.stores.custom:CustomStore",
+    "aws-sm": "secretbridge.stores.aws_sm:SecretsManagerStore",
+    "aws-ssm": "secretbridge.stores.aws_ssm:ParameterStore",
+    "azure-kv": "secretbridge.stores.azure_kv:KeyVaultStore",
+    "gcp-sm": "secretbridge.stores.gcp_sm:SecretManagerStore",
+    "vault": "secretbridge.stores.vault:VaultStore",
+    "k8s": "secretbridge.stores.k8s:KubernetesStore",
 }
 
-#: Every scheme the reference grammar reserves, including kinds still to come, so that
-#: ``aws-sm://prod/db`` is always a reference (and fails clearly), never a literal.
-RESERVED_SCHEMES: frozenset[str] = frozenset(
-    {*BUILTIN_KINDS, "aws-sm", "aws-ssm", "azure-kv", "gcp-sm", "vault", "k8s"}
-)
+#: Every scheme the reference grammar knows, so that ``aws-sm://prod/db`` is always a
+#: reference (and fails clearly if unusable), never a literal.
+RESERVED_SCHEMES: frozenset[str] = frozenset(BUILTIN_KINDS)
 
 #: Entry-point group through which other packages add store kinds.
 ENTRY_POINT_GROUP = "secretbridge.stores"

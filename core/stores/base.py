@@ -19,7 +19,7 @@ from ..errors import (
     SecretNotFound,
 )
 from ..naming import NamingRule
-from . import BUILTIN_KINDS, ENTRY_POINT_GROUP, RESERVED_SCHEMES
+from . import BUILTIN_KINDS, ENTRY_POINT_GROUP
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,15 @@ def load_store_class(kind: str, *, where: str = "") -> type[Store]:
     target = BUILTIN_KINDS.get(kind)
     if target is not None:
         module_name, _, class_name = target.partition(":")
-        cls: type[Store] = getattr(importlib.import_module(module_name), class_name)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            raise ConfigError(
+                f"{where}kind: store kind {kind!r} is not available in this version of secretbridge"
+            ) from None
+        cls: type[Store] = getattr(module, class_name)
         return cls
     from importlib.metadata import entry_points
 
@@ -144,11 +152,6 @@ def load_store_class(kind: str, *, where: str = "") -> type[Store]:
             raise ConfigError(f"{where}kind: {entry.value} is not a secretbridge Store class")
         return loaded
     known = ", ".join(sorted(BUILTIN_KINDS))
-    if kind in RESERVED_SCHEMES:
-        raise ConfigError(
-            f"{where}kind: store kind {kind!r} is not available in this version of "
-            f"secretbridge (available: {known})"
-        )
     raise ConfigError(
         f"{where}kind: unknown store kind {kind!r}; built in: {known}, "
         f"or a package registering one under the {ENTRY_POINT_GROUP!r} entry points"

@@ -115,7 +115,6 @@ def test_values_never_come_from_argv(cli: CLI) -> None:
         (("get", "local://x?version=abc"), 2, "whole numbers"),
         (("resolve", "env://SB_NOT_SET_ANYWHERE"), 3, "does not exist"),
         (("rm", "ghost", "--yes"), 3, "not found"),
-        (("get", "aws-sm://prod/db"), 2, "not available in this version"),
         (("frobnicate",), 2, "No such command"),
     ],
 )

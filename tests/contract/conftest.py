@@ -1,151 +1,24 @@
-"""The store contract harness: one suite, every store.
-
-A store joins the suite with ONE function decorated ``@contract_store("kind")``: it is
-given a :class:`HarnessEnv` (tmp dir, monkeypatch, the pytest request for session
-fixtures such as a wire server) and yields a :class:`StoreHarness` built the way users
-build stores, through ``parse_config`` and ``Resolver``. The ``harness`` fixture is
-parametrised over every registered function, so each test in ``test_store_contract.py``
-runs once per store; the store's :class:`Capabilities` decide which tests apply.
-"""
+"""The store contract fixtures: one suite, every store (see harness.py)."""
 
 from __future__ import annotations
 
 import base64
-import contextlib
+import importlib
 import json
 import logging
-import traceback
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
 
 import pytest
-
-from secretbridge import Resolver
-from secretbridge.config import parse_config
-from secretbridge.stores.base import Capabilities, Store
-
-#: The store under test is always configured under this name, first in the chain.
-UNDER_TEST = "under-test"
-#: A local store behind it in the chain: it holds decoys, and catches what the first misses.
-BACKSTOP = "backstop"
-#: Planted in every store before each test; it must never show in an error, repr or log.
-CANARY = "canary-5e1f-NEVER-SHOW-THIS"
-
-E = TypeVar("E", bound=BaseException)
-Seed = Callable[[str, "str | bytes"], "str | None"]
-
-
-@dataclass
-class StoreHarness:
-    """What the contract tests need from a store.
-
-    ``seed(physical_name, value)`` places a value by the store's own means (its SDK, the
-    environment, a file) and returns the version id it got, if the store has versions.
-    ``absent_version`` is a well-formed version id that no secret ever has.
-    ``settings`` are the store's config table, so config validation can be checked.
-    """
-
-    resolver: Resolver
-    seed: Seed
-    settings: dict[str, Any]
-    absent_version: str | None = None
-    name: str = UNDER_TEST
-
-    @property
-    def store(self) -> Store:
-        return self.resolver.store(self.name)
-
-    @property
-    def caps(self) -> Capabilities:
-        return self.store.capabilities
-
-    def physical(self, logical: str) -> str:
-        """The physical name the store's naming rule gives ``logical``."""
-        return self.store.naming.to_physical(logical, store=self.name)
-
-    def backstop_put(self, logical: str, value: str | bytes) -> None:
-        """Write a decoy under the same logical name in the store behind this one."""
-        self.resolver.put(logical, value, store=BACKSTOP)
-
-    # The leak checks live here so that test modules need import nothing from conftest.
-
-    canary: ClassVar[str] = CANARY
-
-    @staticmethod
-    def assert_clean(*things: object) -> None:
-        """Neither ``str``, ``repr`` nor (for exceptions) the formatted traceback chain
-        and attributes of anything here holds the canary."""
-        for thing in things:
-            texts = [str(thing), repr(thing)]
-            if isinstance(thing, BaseException):
-                texts.append("".join(traceback.format_exception(thing)))
-                texts.append(repr(thing.args))
-                texts.extend(repr(value) for value in vars(thing).values())
-            for text in texts:
-                assert CANARY not in text, f"the canary leaked through {type(thing).__name__}"
-
-    @contextlib.contextmanager
-    def raises(
-        self, expected: type[E], match: str | None = None
-    ) -> Iterator[pytest.ExceptionInfo[E]]:
-        """``pytest.raises`` that also checks the error carries no secret value."""
-        with pytest.raises(expected, match=match) as info:
-            yield info
-        self.assert_clean(info.value)
-
-
-@dataclass
-class HarnessEnv:
-    """What a store factory gets: a private folder, monkeypatch, and the pytest request
-    (``request.getfixturevalue("moto_server")`` for a session-wide wire server)."""
-
-    tmp_path: Path
-    monkeypatch: pytest.MonkeyPatch
-    request: pytest.FixtureRequest
-    resolvers: list[Resolver] = field(default_factory=list)
-
-    def resolver(self, settings: dict[str, Any]) -> Resolver:
-        """A Resolver for ``{stores: {under-test: settings, backstop: local}}`` with the
-        store under test first in the chain, built from a plain config document. The
-        cache is off so every test sees the store itself."""
-        backstop = self.tmp_path / "backstop"
-        document = {
-            "resolver": {
-                "chain": [UNDER_TEST, BACKSTOP],
-                "cache_ttl": 0,
-                "miss_ttl": 0,
-                "stale_if_error": 0,
-            },
-            "stores": {
-                UNDER_TEST: dict(settings),
-                BACKSTOP: {
-                    "kind": "local",
-                    "path": str(backstop / "store.db"),
-                    "key_file": str(backstop / "store.key"),
-                },
-            },
-        }
-        resolver = Resolver(parse_config(document))
-        self.resolvers.append(resolver)
-        return resolver
-
-
-StoreFactory = Callable[[HarnessEnv], contextlib.AbstractContextManager[StoreHarness]]
-STORE_FACTORIES: dict[str, StoreFactory] = {}
-
-
-def contract_store(kind: str) -> Callable[[Callable[[HarnessEnv], Iterator[StoreHarness]]], Any]:
-    """Register a generator ``factory(env) -> yields StoreHarness`` under ``kind``."""
-
-    def register(factory: Callable[[HarnessEnv], Iterator[StoreHarness]]) -> Any:
-        STORE_FACTORIES[kind] = contextlib.contextmanager(factory)
-        return factory
-
-    return register
-
+from harness import (
+    CANARY,
+    STORE_FACTORIES,
+    UNDER_TEST,
+    HarnessEnv,
+    StoreHarness,
+    contract_store,
+)
 
 # ------------------------------------------------------------------ the stores
 
@@ -218,6 +91,11 @@ def custom_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     script.write_text(_CUSTOM_SCRIPT, encoding="utf-8")
     settings = {"kind": "custom", "script": str(script)}
     yield StoreHarness(env.resolver(settings), seed=seed, settings=settings)
+
+
+# Stores on wire servers register from their own modules (harness_aws.py, ...).
+for _module in sorted(Path(__file__).parent.glob("harness_*.py")):
+    importlib.import_module(_module.stem)
 
 
 # ------------------------------------------------------------------ fixtures and checks

@@ -86,7 +86,6 @@ def test_yaml_config(tmp_path: Path) -> None:
         ('[resolver]\nchain = ["ghost"]\n', r"resolver\.chain\[0\]: no store named 'ghost'"),
         ("[stores.a]\npath = 'x'\n", r"stores\.a\.kind: missing"),
         ('[stores.a]\nkind = "nosuch"\n', r"stores\.a\.kind: unknown store kind 'nosuch'"),
-        ('[stores.a]\nkind = "aws-sm"\n', r"stores\.a\.kind: store kind 'aws-sm' is not available"),
         ('[stores.Bad_Name]\nkind = "env"\n', r"stores\.Bad_Name: a store name must be lower case"),
         ('[stores.a]\nkind = "local"\nkeep_versions = "many"\n', r"stores\.a\.keep_versions: "),
         (

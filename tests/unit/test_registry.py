@@ -69,8 +69,18 @@ def test_plugin_options_are_validated(plugin_on_path: Path) -> None:
 
 
 def test_unknown_kind_names_the_builtins_and_the_entry_point_group() -> None:
-    with pytest.raises(ConfigError, match=r"unknown store kind 'nope'.*custom, env, local.*"):
+    with pytest.raises(ConfigError, match=r"unknown store kind 'nope'; built in: aws-sm, .*"):
         load_store_class("nope")
+
+
+def test_a_registered_kind_whose_module_is_absent_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from secretbridge import stores
+
+    monkeypatch.setitem(stores.BUILTIN_KINDS, "future", "secretbridge.stores.future:Future")
+    with pytest.raises(ConfigError, match=r"stores\.f\.kind: store kind 'future' is not avail"):
+        load_store_class("future", where="stores.f.")
 
 
 def test_missing_sdk_gives_the_install_hint() -> None:

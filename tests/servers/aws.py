@@ -1,0 +1,1 @@
+"""Session fixtures for the aws test server (filled in with its store)."""

@@ -1,0 +1,1 @@
+"""Session fixtures for the azure test server (filled in with its store)."""

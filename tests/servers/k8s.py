@@ -1,0 +1,1 @@
+"""Session fixtures for the k8s test server (filled in with its store)."""

@@ -1,0 +1,1 @@
+"""Session fixtures for the vault test server (filled in with its store)."""
