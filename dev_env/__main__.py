@@ -77,6 +77,7 @@ def running(folder: Path, only: Sequence[str] = ()) -> Iterator[list[Service]]:
         for service in services:
             service.seed_demo()
         write_files(folder, services, environment)
+        _init_local(folder)
         yield services
 
 
@@ -134,6 +135,18 @@ def up(folder: Path, only: tuple[str, ...], check: bool) -> None:
         while not stop.wait(3600):
             pass
         click.echo("stopping", err=True)
+
+
+def _init_local(folder: Path) -> None:
+    """Create the config's local store, as `secretbridge init` would, with a demo secret."""
+    from secretbridge import Resolver
+    from secretbridge.stores.local import LocalStore
+
+    with Resolver.from_config(folder / "secretbridge.toml") as resolver:
+        local = resolver.store("local")
+        assert isinstance(local, LocalStore)
+        local.init()
+        resolver.put("demo/local_token", "local-demo-value", store="local")
 
 
 def _check(folder: Path) -> int:

@@ -1,1 +1,20 @@
-"""Session fixtures for the k8s test server (filled in with its store)."""
+"""Session fixtures for the Kubernetes API stand-in (dev_env/k8s.py): HTTPS with its own
+CA, reached through the kubeconfig it writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from dev_env.k8s import KubernetesStandIn
+
+
+@pytest.fixture(scope="session")
+def k8s_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubernetesStandIn]:
+    server = KubernetesStandIn(tmp_path_factory.mktemp("k8s"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

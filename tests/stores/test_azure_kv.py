@@ -1,0 +1,469 @@
+"""The ``azure-kv`` store's own promises, with the real SecretClient and azure-identity
+credentials against the dev_env Key Vault stand-in (HTTPS, its own CA, the bearer
+challenge, an App Service managed-identity endpoint): the challenge happens once and the
+token is reused, DefaultAzureCredential works from the environment, versions, paging,
+disabled secrets, soft delete, binary values, throttling retried then given up,
+dead endpoints bounded by the timeouts, 403 and revoked tokens as AccessDenied, and no
+secret value in any error, repr or log line."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import socket
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+
+from dev_env.azure_kv import KeyVaultStandIn
+from dev_env.service import free_port
+from secretbridge import (
+    AccessDenied,
+    ConfigError,
+    InvalidReference,
+    InvalidSecretValue,
+    Resolver,
+    SecretNotFound,
+    StoreUnavailable,
+)
+from secretbridge.config import parse_config
+from secretbridge.stores.azure_kv import BINARY_CONTENT_TYPE, KeyVaultStore
+
+CANARY = "canary-azure-3b9e-NEVER-SHOW-THIS"
+STORE = "kv"
+
+Make = Callable[..., KeyVaultStore]
+
+
+def no_canary(*things: object) -> None:
+    for thing in things:
+        texts = [str(thing), repr(thing)]
+        if isinstance(thing, BaseException):
+            texts.append("".join(traceback.format_exception(thing)))
+            texts.extend(repr(value) for value in vars(thing).values())
+        for text in texts:
+            assert CANARY not in text, f"the canary leaked through {type(thing).__name__}"
+
+
+def unique(stem: str = "t") -> str:
+    return f"{stem}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_azure(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """No service principal or workload identity from the test runner's environment;
+    and no canary in any log record of any test here."""
+    for variable in (
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_USERNAME",
+        "MSI_ENDPOINT",
+        "IMDS_ENDPOINT",
+        "IDENTITY_SERVER_THUMBPRINT",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    caplog.set_level(logging.DEBUG)
+    yield
+    assert CANARY not in caplog.text, "a secret value reached the logs"
+
+
+def _maker(resolvers: list[Resolver], server_url: str, ca_file: str) -> Make:
+    def make(**overrides: Any) -> KeyVaultStore:
+        settings: dict[str, Any] = {
+            "kind": "azure-kv",
+            "vault_url": server_url,
+            "credential": "managed_identity",
+            "ca_file": ca_file,
+            "verify_challenge_resource": False,
+            "timeout": 5.0,
+            "connect_timeout": 2.0,
+            "backoff": 0.05,
+            "max_backoff": 0.2,
+        }
+        settings.update(overrides)
+        settings = {k: v for k, v in settings.items() if v is not None}
+        resolver = Resolver(parse_config({"stores": {STORE: settings}}))
+        resolvers.append(resolver)
+        store = resolver.store(STORE)
+        assert isinstance(store, KeyVaultStore)
+        return store
+
+    return make
+
+
+@pytest.fixture
+def make(azure_kv: KeyVaultStandIn) -> Iterator[Make]:
+    resolvers: list[Resolver] = []
+    yield _maker(resolvers, azure_kv.url, azure_kv.ca_file)
+    for resolver in resolvers:
+        resolver.close()
+
+
+@pytest.fixture
+def seed(azure_kv: KeyVaultStandIn) -> Iterator[Any]:
+    client = azure_kv.client()
+    yield client
+    client.close()
+
+
+# ------------------------------------------------------------------ authentication
+
+
+def test_the_bearer_challenge_happens_once_and_the_token_is_reused(
+    fresh_azure_kv: KeyVaultStandIn,
+) -> None:
+    server = fresh_azure_kv
+    seeder = server.client()
+    seeder.set_secret("challenged", f"v-{CANARY}")
+    seeder.close()
+    server.log.clear()
+    assert server.identity.count() == 0
+
+    resolvers: list[Resolver] = []
+    store = _maker(resolvers, server.url, server.ca_file)()
+    try:
+        assert store.get("challenged").value == f"v-{CANARY}"
+        # The SDK met this vault's challenge through the seeding client (the challenge
+        # cache is per process), so this store asks for a token straight away...
+        assert server.identity.count("GET", "/msi/token") == 1
+        for _ in range(5):
+            assert store.get("challenged").value == f"v-{CANARY}"
+        # ...and keeps it: one token for six calls, each answered 200.
+        assert server.identity.count("GET", "/msi/token") == 1
+        assert [status for _, _, status in server.log] == [200] * 6
+    finally:
+        for resolver in resolvers:
+            resolver.close()
+
+
+def test_the_first_call_meets_the_challenge_then_sends_the_token(
+    fresh_azure_kv: KeyVaultStandIn,
+) -> None:
+    server = fresh_azure_kv  # a new port: no client in this process has met its challenge
+    resolvers: list[Resolver] = []
+    try:
+        store = _maker(resolvers, server.url, server.ca_file)()
+        version = store.put("written", CANARY)
+        # The SDK sends the PUT without its body first, gets the challenge, fetches a
+        # token from the managed identity and sends the PUT again, whole.
+        assert server.log == [("PUT", "/secrets/written", 401), ("PUT", "/secrets/written", 200)]
+        assert server.identity.count("GET", "/msi/token") == 1
+        assert store.get("written") == type(store.get("written"))(CANARY, version)
+        with pytest.raises(SecretNotFound):
+            store.get("nothing-here")
+        assert [status for _, _, status in server.log[2:]] == [200, 200, 404]
+        assert server.identity.count("GET", "/msi/token") == 1
+    finally:
+        for resolver in resolvers:
+            resolver.close()
+
+
+def test_default_azure_credential_uses_the_managed_identity_variables(
+    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    before = azure_kv.identity.count("GET", "/msi/token")
+    store = make(credential="default")
+    assert store.get(name).value == CANARY
+    assert azure_kv.identity.count("GET", "/msi/token") == before + 1
+    store.health()
+
+
+def test_a_user_assigned_identity_by_client_id(
+    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    azure_kv.client_ids.add("0b1c2d3e-user-assigned")
+    assert make(client_id="0b1c2d3e-user-assigned").get(name).value == CANARY
+    with pytest.raises(AccessDenied, match="authentication failed") as info:
+        make(client_id="not-an-identity-of-this-app").get(name)
+    no_canary(info.value)
+
+
+def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, seed: Any) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    store = make()
+    assert store.get(name).value == CANARY
+    azure_kv.revoke_tokens()
+    with pytest.raises(AccessDenied, match="authentication failed") as info:
+        store.get(name)
+    assert (info.value.ref, info.value.store) == (name, STORE)
+    assert ("GET", f"/secrets/{name}/", 401) in azure_kv.log
+    no_canary(info.value)
+
+
+def test_forbidden_is_access_denied(azure_kv: KeyVaultStandIn, make: Make, seed: Any) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    azure_kv.denied.add(name)
+    store = make()
+    with pytest.raises(AccessDenied, match=r"403 Forbidden ForbiddenByRbac") as info:
+        store.get(name)
+    assert (info.value.ref, info.value.store) == (name, STORE)
+    no_canary(info.value)
+    with pytest.raises(AccessDenied):
+        store.put(name, CANARY)
+    # The resolver stops at a refusal: it does not fall through to the next store.
+    outcome = store.get_many([name])[name]
+    assert isinstance(outcome, AccessDenied)
+
+
+# ------------------------------------------------------------------ reads and writes
+
+
+def test_versions(make: Make) -> None:
+    store = make()
+    name = unique()
+    versions = [store.put(name, f"v{i}-{CANARY}") for i in range(3)]
+    assert all(v is not None and len(v) == 32 for v in versions)
+    assert len(set(versions)) == 3
+    assert store.get(name).version == versions[-1]
+    for i, version in enumerate(versions):
+        got = store.get(name, version)
+        assert (got.value, got.version) == (f"v{i}-{CANARY}", version)
+    with pytest.raises(SecretNotFound, match=r"version '0+'") as info:
+        store.get(name, "0" * 32)
+    no_canary(info.value)
+    with pytest.raises(InvalidReference, match="not a Key Vault version id"):
+        store.get(name, "../other")
+
+
+def test_list_follows_next_links_across_pages(azure_kv: KeyVaultStandIn, make: Make) -> None:
+    store = make()
+    prefix = unique("pg")
+    names = sorted(f"{prefix}-{i:02d}" for i in range(13))
+    for name in names:
+        store.put(name, CANARY)
+    azure_kv.page_size = 4
+    before = azure_kv.count("GET", "/secrets")
+    listed = store.list(prefix)
+    assert listed == names
+    pages = azure_kv.count("GET", "/secrets") - before
+    total = len(store.list())
+    assert pages >= 4, pages
+    assert total >= 13
+
+
+def test_disabled_secrets_are_not_listed_and_cannot_be_read(make: Make, seed: Any) -> None:
+    store = make()
+    prefix = unique("dis")
+    seed.set_secret(f"{prefix}-on", CANARY)
+    seed.set_secret(f"{prefix}-off", CANARY, enabled=False)
+    assert store.list(prefix) == [f"{prefix}-on"]
+    with pytest.raises(AccessDenied, match="SecretDisabled") as info:
+        store.get(f"{prefix}-off")
+    no_canary(info.value)
+
+
+def test_binary_values_are_base64_with_a_content_type(make: Make, seed: Any) -> None:
+    store = make()
+    name = unique()
+    value = bytes(range(256)) + CANARY.encode()
+    version = store.put(name, value)
+    got = store.get(name)
+    assert got == type(got)(value, version)
+    raw = seed.get_secret(name)
+    assert raw.properties.content_type == BINARY_CONTENT_TYPE
+    assert base64.b64decode(raw.value) == value
+    # Text written by anyone else stays text, whatever it looks like.
+    seed.set_secret(name, base64.b64encode(b"abc").decode(), content_type="text/plain")
+    assert store.get(name).value == "YWJj"
+
+
+def test_soft_delete_keeps_the_name_until_purged(make: Make, seed: Any) -> None:
+    store = make()
+    name = unique()
+    store.put(name, CANARY)
+    store.delete(name)
+    with pytest.raises(SecretNotFound):
+        store.get(name)
+    assert seed.get_deleted_secret(name).name == name
+    with pytest.raises(StoreUnavailable, match="recover or purge it first") as info:
+        store.put(name, f"again-{CANARY}")
+    no_canary(info.value)
+    seed.purge_deleted_secret(name)
+    store.put(name, f"again-{CANARY}")
+
+    purging = make(purge_on_delete=True)
+    purging.delete(name)
+    with pytest.raises(ResourceNotFoundError):  # the SDK's own: purged, gone for good
+        seed.get_deleted_secret(name)
+    purging.put(name, CANARY)  # the name is free at once
+    with pytest.raises(SecretNotFound):
+        purging.delete(unique("never"))
+
+
+def test_a_value_the_vault_refuses(azure_kv: KeyVaultStandIn, make: Make) -> None:
+    azure_kv.max_value_bytes = 25 * 1024
+    store = make()
+    with pytest.raises(InvalidSecretValue, match="BadParameter") as info:
+        store.put(unique(), CANARY * 1000)
+    no_canary(info.value)
+
+
+def test_names_key_vault_cannot_hold_are_refused_before_any_call(
+    azure_kv: KeyVaultStandIn, make: Make
+) -> None:
+    store = make()
+    before = azure_kv.count()
+    for bad in ("a/b", "under_score", "", "x" * 128):
+        with pytest.raises(InvalidReference, match="letters, digits and dashes"):
+            store.get(bad)
+    assert azure_kv.count() == before
+
+
+# ------------------------------------------------------------------ failures
+
+
+def _warm(store: KeyVaultStore) -> None:
+    """One call so that the challenge and the token are behind us."""
+    with pytest.raises(SecretNotFound):
+        store.get(unique("warm"))
+
+
+def test_throttling_is_retried_honouring_a_capped_retry_after(
+    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    store = make(max_attempts=3, max_backoff=0.3)
+    _warm(store)
+    azure_kv.faults.inject("status", status=429, retry_after=30, count=2, path=name)
+    started = time.monotonic()
+    assert store.get(name).value == CANARY
+    assert time.monotonic() - started < 3, "Retry-After: 30 is capped at max_backoff"
+    assert azure_kv.count("GET", name) == 3
+
+
+def test_throttling_that_does_not_stop_is_store_unavailable(
+    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    store = make(max_attempts=3)
+    _warm(store)
+    azure_kv.faults.inject("status", status=429, retry_after=0.05, count=10, path=name)
+    with pytest.raises(StoreUnavailable, match="kept throttling after 3 attempts") as info:
+        store.get(name)
+    assert "429" in str(info.value)
+    assert (info.value.ref, info.value.store) == (name, STORE)
+    assert azure_kv.count("GET", name) == 3
+    no_canary(info.value)
+
+
+def test_server_errors_are_retried_then_reported(
+    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    store = make(max_attempts=2)
+    _warm(store)
+    azure_kv.faults.inject("status", status=503, count=1, path=name)
+    assert store.get(name).value == CANARY
+    azure_kv.faults.inject("status", status=500, count=5, path=name)
+    with pytest.raises(StoreUnavailable, match="failed after 2 attempts") as info:
+        store.get(name)
+    no_canary(info.value)
+    azure_kv.faults.clear()
+    azure_kv.faults.inject("drop", count=1, path=name)
+    assert store.get(name).value == CANARY
+
+
+def test_nothing_listening_fails_fast(make: Make) -> None:
+    store = make(vault_url=f"https://127.0.0.1:{free_port()}", max_attempts=2)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="could not reach Key Vault") as info:
+        store.get("anything")
+    assert time.monotonic() - started < 5
+    assert info.value.store == STORE
+    with pytest.raises(StoreUnavailable, match="cannot serve reads"):
+        store.health()
+
+
+def test_a_silent_endpoint_fails_within_the_timeouts(make: Make) -> None:
+    # Accepts TCP connections and never says a word (no TLS handshake, no response).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    stop = threading.Event()
+    try:
+        store = make(
+            vault_url=f"https://127.0.0.1:{port}", timeout=0.5, connect_timeout=0.5, max_attempts=2
+        )
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable) as info:
+            store.get("anything")
+        elapsed = time.monotonic() - started
+        assert elapsed < 4, elapsed
+        assert "Timeout" in str(info.value) or "timed out" in str(info.value)
+    finally:
+        stop.set()
+        silent.close()
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def test_configuration_errors_name_the_key(
+    azure_kv: KeyVaultStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def parse(**settings: Any) -> Any:
+        return parse_config({"stores": {STORE: {"kind": "azure-kv", **settings}}})
+
+    with pytest.raises(ConfigError, match=r"stores\.kv\..*vault_url: .*https"):
+        parse(vault_url="http://127.0.0.1:1")
+    with pytest.raises(ConfigError, match=r"client_secret: required"):
+        parse(vault_url=azure_kv.url, credential="client_secret", tenant_id="t", client_id="c")
+    with pytest.raises(ConfigError, match=r"credential"):
+        parse(vault_url=azure_kv.url, credential="password")
+    with pytest.raises(ConfigError, match=r"tenant_id: only used"):
+        parse(vault_url=azure_kv.url, tenant_id="t")
+    with pytest.raises(ConfigError, match=r"max_attempts"):
+        parse(vault_url=azure_kv.url, max_attempts=0)
+
+    resolver = Resolver(parse(credential="managed_identity"))
+    with pytest.raises(ConfigError, match=r"stores\.kv\.vault_url: required"):
+        resolver.store(STORE).get("x")
+    resolver.close()
+
+    monkeypatch.delenv("SB_TEST_AZURE_SECRET", raising=False)
+    resolver = Resolver(
+        parse(
+            vault_url=azure_kv.url,
+            credential="client_secret",
+            tenant_id="t",
+            client_id="c",
+            client_secret="env:SB_TEST_AZURE_SECRET",
+        )
+    )
+    with pytest.raises(
+        ConfigError, match=r"client_secret: environment variable SB_TEST_AZURE_SECRET"
+    ):
+        resolver.store(STORE).get("x")
+    resolver.close()
+
+
+def test_repr_and_close(make: Make) -> None:
+    store = make()
+    store.put(name := unique(), CANARY)
+    assert store.get(name).value == CANARY
+    no_canary(store, store.get(name))
+    store.close()
+    assert store.get(name).value == CANARY  # a closed store builds a new client on use
+    store.close()
+    store.close()

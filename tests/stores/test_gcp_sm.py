@@ -1,0 +1,284 @@
+"""The gcp-sm store against the Secret Manager stand-in, with the real client (REST)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dev_env.gcp_sm import SecretManagerStandIn, crc32c
+from dev_env.service import free_port
+from secretbridge import (
+    AccessDenied,
+    ConfigError,
+    InvalidReference,
+    InvalidSecretValue,
+    Resolver,
+    SecretNotFound,
+)
+from secretbridge.config import parse_config
+from secretbridge.errors import StoreUnavailable
+from secretbridge.stores.gcp_sm import SecretManagerStore
+
+CANARY = "canary-gcp-7d1e-NEVER-SHOW-THIS"
+
+
+def settings_for(server: SecretManagerStandIn, project: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "gcp-sm",
+        "project": project,
+        "api_endpoint": server.url,
+        "transport": "rest",
+        "anonymous": True,
+        "timeout": 2.0,
+        **extra,
+    }
+
+
+@pytest.fixture
+def project() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def make(gcp_server: SecretManagerStandIn, project: str) -> Iterator[Any]:
+    resolvers: list[Resolver] = []
+
+    def build(**extra: Any) -> SecretManagerStore:
+        settings = extra.pop("settings", None) or settings_for(gcp_server, project, **extra)
+        resolver = Resolver(parse_config({"stores": {"gcp": settings}}))
+        resolvers.append(resolver)
+        store = resolver.store("gcp")
+        assert isinstance(store, SecretManagerStore)
+        return store
+
+    yield build
+    gcp_server.faults.clear()
+    gcp_server.denied.clear()
+    for resolver in resolvers:
+        resolver.close()
+
+
+def seed(server: SecretManagerStandIn, project: str, secret: str, data: bytes) -> str:
+    client = server.client()
+    try:
+        try:
+            client.create_secret(
+                request={
+                    "parent": f"projects/{project}",
+                    "secret_id": secret,
+                    "secret": {"replication": {"automatic": {}}},
+                }
+            )
+        except Exception as error:
+            if "409" not in str(error):
+                raise
+        added = client.add_secret_version(
+            request={
+                "parent": f"projects/{project}/secrets/{secret}",
+                "payload": {"data": data, "data_crc32c": crc32c(data)},
+            }
+        )
+        return str(added.name.rsplit("/", 1)[-1])
+    finally:
+        client.transport.close()
+
+
+def assert_clean(*things: object) -> None:
+    for thing in things:
+        texts = [str(thing), repr(thing)]
+        if isinstance(thing, BaseException):
+            texts.append("".join(traceback.format_exception(thing)))
+        for text in texts:
+            assert CANARY not in text
+
+
+# ------------------------------------------------------------------ reads and versions
+
+
+def test_latest_and_numbered_versions(make: Any, gcp_server: Any, project: str) -> None:
+    store = make()
+    v1 = seed(gcp_server, project, "db", b"one")
+    v2 = seed(gcp_server, project, "db", b"two")
+    assert (v1, v2) == ("1", "2")
+    assert store.get("db").value == "two" and store.get("db").version == "2"
+    assert store.get("db", "latest").version == "2"
+    assert store.get("db", "1").value == "one"
+    assert store.versions("db") == ["1", "2"]
+    with pytest.raises(SecretNotFound, match="version '7'"):
+        store.get("db", "7")
+    for bad in ("0", "1.5", "a/b", "-1"):
+        with pytest.raises(InvalidReference, match="number, 'latest' or an alias"):
+            store.get("db", bad)
+
+
+def test_full_resource_names_and_bad_paths(make: Any, gcp_server: Any, project: str) -> None:
+    store = make()
+    other = f"o-{uuid.uuid4().hex[:10]}"
+    seed(gcp_server, other, "shared", b"from another project")
+    assert store.get(f"projects/{other}/secrets/shared").value == "from another project"
+    for bad in ("a/b", "has space", "projects/p/secrets/s/versions/1", "x" * 256):
+        with pytest.raises(InvalidReference, match="secret id"):
+            store.get(bad)
+
+
+def test_binary_payloads_come_back_as_bytes(make: Any, gcp_server: Any, project: str) -> None:
+    store = make()
+    blob = bytes(range(256)) + CANARY.encode()
+    seed(gcp_server, project, "blob", blob)
+    got = store.get("blob")
+    assert isinstance(got.value, bytes) and got.value == blob
+    assert store.put("blob2", blob) == "1"
+    assert store.get("blob2").value == blob
+    seed(gcp_server, project, "text", "café".encode())
+    assert store.get("text").value == "café"  # valid UTF-8 reads as text (no type on the wire)
+
+
+def test_paging_through_list_secrets(make: Any, gcp_server: Any, project: str) -> None:
+    store = make(page_size=3)
+    names = [f"p{i:02d}" for i in range(10)] + ["q1"]
+    for name in names:
+        seed(gcp_server, project, name, b"x")
+    before = gcp_server.count("GET", f"/projects/{project}/secrets")
+    assert store.list("p") == names[:10]
+    assert store.list() == names
+    assert store.list("nothing") == []
+    pages = gcp_server.count("GET", f"/projects/{project}/secrets") - before
+    assert pages == 3 * 4, "every list call walks 4 pages of 3"
+
+
+def test_put_creates_then_adds_versions_and_delete(make: Any, gcp_server: Any) -> None:
+    store = make()
+    assert store.put("fresh", f"a-{CANARY}") == "1"
+    assert store.put("fresh", f"b-{CANARY}") == "2"
+    assert store.get("fresh").value == f"b-{CANARY}"
+    store.delete("fresh")
+    with pytest.raises(SecretNotFound) as info:
+        store.get("fresh")
+    assert (info.value.ref, info.value.store) == ("fresh", "gcp")
+    with pytest.raises(SecretNotFound):
+        store.delete("fresh")
+    with pytest.raises(InvalidSecretValue, match="at most 65536 bytes"):
+        store.put("huge", "x" * (64 * 1024 + 1))
+
+
+# ------------------------------------------------------------------ failures
+
+
+def test_retries_503_and_429_then_succeeds(make: Any, gcp_server: Any, project: str) -> None:
+    store = make(max_attempts=4)
+    seed(gcp_server, project, "flaky", b"ok")
+    gcp_server.faults.inject("status", status=503, count=2, path=f"{project}/secrets/flaky")
+    gcp_server.faults.inject("status", status=429, count=1, path=f"{project}/secrets/flaky")
+    before = gcp_server.count("GET", f"{project}/secrets/flaky")
+    assert store.get("flaky").value == "ok"
+    assert gcp_server.count("GET", f"{project}/secrets/flaky") - before == 4
+
+
+def test_retries_exhausted_is_store_unavailable(make: Any, gcp_server: Any, project: str) -> None:
+    store = make(max_attempts=3)
+    seed(gcp_server, project, "down", CANARY.encode())
+    gcp_server.faults.inject("status", status=503, count=10, path=f"{project}/secrets/down")
+    before = gcp_server.count("GET", f"{project}/secrets/down")
+    with pytest.raises(StoreUnavailable, match="ServiceUnavailable") as info:
+        store.get("down")
+    assert gcp_server.count("GET", f"{project}/secrets/down") - before == 3
+    assert (info.value.ref, info.value.store) == ("down", "gcp")
+    assert_clean(info.value)
+
+
+def test_writes_retry_throttling(make: Any, gcp_server: Any, project: str) -> None:
+    store = make(max_attempts=3)
+    gcp_server.faults.inject("status", status=429, count=1, path=f"{project}/secrets")
+    assert store.put("throttled", "v") == "1"
+
+
+def test_dead_endpoint_fails_within_the_timeout(gcp_server: Any, project: str) -> None:
+    settings = settings_for(gcp_server, project, max_attempts=2, timeout=0.5)
+    settings["api_endpoint"] = f"http://127.0.0.1:{free_port()}"
+    with Resolver(parse_config({"stores": {"gcp": settings}})) as resolver:
+        store = resolver.store("gcp")
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="ConnectionError"):
+            store.get("anything")
+        with pytest.raises(StoreUnavailable):
+            store.health()
+        assert time.monotonic() - started < 5
+
+
+def test_a_slow_answer_times_out(make: Any, gcp_server: Any, project: str) -> None:
+    store = make(timeout=0.3, max_attempts=2)
+    seed(gcp_server, project, "slow", b"late")
+    gcp_server.faults.inject("latency", delay=1.0, count=2, path=f"{project}/secrets/slow")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="Timeout"):
+        store.get("slow")
+    assert time.monotonic() - started < 2.5
+
+
+def test_permission_denied_is_access_denied(make: Any, gcp_server: Any, project: str) -> None:
+    store = make()
+    seed(gcp_server, project, "locked", CANARY.encode())
+    gcp_server.denied.add("locked")
+    with pytest.raises(AccessDenied, match=r"refused access.*denied for resource") as info:
+        store.get("locked")
+    assert info.value.store == "gcp"
+    assert_clean(info.value)
+    with pytest.raises(AccessDenied):
+        store.put("locked", "x")
+
+
+def test_health(make: Any, gcp_server: Any, project: str) -> None:
+    store = make()
+    assert store.health() is None
+    gcp_server.faults.inject("status", status=503, count=10, path=f"projects/{project}/secrets")
+    with pytest.raises(StoreUnavailable, match="ServiceUnavailable"):
+        make(max_attempts=2).health()
+
+
+# ------------------------------------------------------------------ config and leaks
+
+
+def test_anonymous_needs_an_endpoint() -> None:
+    with pytest.raises(ConfigError, match="anonymous"):
+        parse_config({"stores": {"g": {"kind": "gcp-sm", "project": "p", "anonymous": True}}})
+    with pytest.raises(ConfigError, match="transport"):
+        parse_config({"stores": {"g": {"kind": "gcp-sm", "transport": "http"}}})
+
+
+def test_credentials_file_errors_name_no_content(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "key.json"
+    key.write_text('{"type": "service_account", "private_key": "' + CANARY + '"}')
+    monkeypatch.setenv("SA_KEY_PATH", str(key))
+    config = {"kind": "gcp-sm", "credentials_file": "env:SA_KEY_PATH", "project": "p"}
+    with (
+        Resolver(parse_config({"stores": {"g": config}})) as resolver,
+        pytest.raises(ConfigError, match="not a usable service-account key") as info,
+    ):
+        resolver.store("g").get("x")
+    assert_clean(info.value)
+
+
+def test_debug_logs_hold_no_payload(
+    make: Any, gcp_server: Any, project: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = make()
+    store.put("logged", CANARY)
+    assert store.get("logged").value == CANARY
+    encoded = base64.b64encode(CANARY.encode()).decode()
+    for record in caplog.records:
+        dump = repr(vars(record))
+        assert CANARY not in dump and encoded not in dump, record.getMessage()
+    assert any("AddSecretVersion" in r.getMessage() for r in caplog.records), (
+        "the client's own request logging ran (and was redacted)"
+    )
+    assert_clean(store)
