@@ -390,6 +390,7 @@ class Resolver:
         """Write a new version of a ``STORE://PATH``, or of a logical name: to ``store``
         if given, else its route, else the first writable store in the chain."""
         target, physical = self._write_target(ref, store, principal, "write")
+        target.check_size(physical, value)
         version = self._call(target, target.put, physical, value, ref=ref)
         self._cache.clear()
         self._record(principal, "write", ref, target.name, physical, version, "ok")

@@ -109,7 +109,7 @@ class KeyVaultOptions(StoreOptions):
 
 class KeyVaultStore(Store):
     kind = KIND
-    capabilities = Capabilities(writable=True, versions=True, binary=True)
+    capabilities = Capabilities(writable=True, versions=True, binary=True, max_value_size=25 * 1024)
     Options = KeyVaultOptions
     options: KeyVaultOptions
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from ..config import validate
 from ..errors import (
     ConfigError,
+    InvalidSecretValue,
     MissingDependency,
     ReadOnlyStore,
     SecretBridgeError,
@@ -40,6 +41,7 @@ class Capabilities:
     versions: bool = False
     binary: bool = False
     batch_size: int | None = None
+    max_value_size: int | None = None  # bytes one value may take (None: no documented limit)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,17 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release connections and clients."""
+
+    def check_size(self, path: str, value: str | bytes) -> None:
+        """Refuse a value over the store's documented limit before it is sent."""
+        limit = self.capabilities.max_value_size
+        size = len(value.encode() if isinstance(value, str) else value)
+        if limit is not None and size > limit:
+            raise InvalidSecretValue(
+                f"the value is {size} bytes; a {self.kind} store holds at most {limit}",
+                ref=path,
+                store=self.name,
+            )
 
     def not_found(self, path: str, version: str | None = None) -> SecretNotFound:
         what = f"version {version!r} of the secret" if version else "the secret"

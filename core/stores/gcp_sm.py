@@ -85,7 +85,7 @@ class SecretManagerStore(Store):
     kind = "gcp-sm"
     # Not ``binary``: a payload carries no type, so bytes that happen to be UTF-8 come
     # back as text (a non-UTF-8 payload does come back as bytes).
-    capabilities = Capabilities(writable=True, versions=True, binary=False)
+    capabilities = Capabilities(writable=True, versions=True, binary=False, max_value_size=65536)
     Options = SecretManagerOptions
     options: SecretManagerOptions
 

@@ -1,1 +1,63 @@
-"""Session fixtures for the aws test server (filled in with its store)."""
+"""Session fixtures for AWS: one moto server (Secrets Manager, SSM, STS) on 127.0.0.1,
+started on first use and stopped at the end of the session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dev_env.aws import MotoServer
+from dev_env.faultproxy import FaultProxy
+from secretbridge import Resolver
+from secretbridge.config import parse_config
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    server = MotoServer(tmp_path_factory.mktemp("aws"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_proxy(moto_server: MotoServer, tmp_path: Path) -> Iterator[FaultProxy]:
+    """A fault-injecting reverse proxy in front of moto, for one test."""
+    proxy = FaultProxy(tmp_path, moto_server.url)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+@pytest.fixture
+def aws_resolver(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Resolver]]:
+    """``aws_resolver(kind, **options)``: a Resolver whose only store, named ``aws``, is
+    of ``kind`` and points at moto (options override the defaults); cache off."""
+    made: list[Resolver] = []
+    for variable, value in moto_server.environment().items():
+        monkeypatch.setenv(variable, value)
+
+    def make(kind: str, **options: Any) -> Resolver:
+        settings = {**moto_server.store_settings(kind), **options}
+        document = {
+            "resolver": {"chain": ["aws"], "cache_ttl": 0, "miss_ttl": 0, "stale_if_error": 0},
+            "stores": {"aws": {k: v for k, v in settings.items() if v is not None}},
+        }
+        resolver = Resolver(parse_config(document))
+        made.append(resolver)
+        return resolver
+
+    try:
+        yield make
+    finally:
+        for resolver in made:
+            resolver.close()
