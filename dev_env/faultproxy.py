@@ -25,10 +25,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
-import threading
-import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,8 +98,19 @@ class FaultProxy(StandIn):
             )
             body = json.dumps({"__type": code, "message": message}).encode()
             return Response(fault.status, body, headers)
-        body_out = {"error": {"code": fault.status, "message": "injected fault"}}
-        return Response(fault.status, body_out, headers)
+        return super().fault_response(fault)
+
+    def fault_key(self, request: Request) -> str:
+        target = request.headers.get("x-amz-target")
+        return f"{request.path}#{target}" if target else request.path
+
+    def dispatch(self, request: Request) -> Response:
+        if request.path == "/__faults__":
+            return super().dispatch(request)
+        try:
+            return self.forward(request.method, request.target, request.headers, request.body)
+        except OSError as error:
+            return Response(502, {"error": {"code": 502, "message": repr(error)}})
 
     def forward(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         """Send the request upstream and return its answer (hop-by-hop headers dropped)."""
@@ -137,69 +145,8 @@ class FaultProxy(StandIn):
         finally:
             connection.close()
 
-    def start(self) -> None:
-        server = ThreadingHTTPServer((LOOPBACK, 0), _proxy_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
     def endpoints(self) -> dict[str, Any]:
         return {"url": self.url, "upstream": self.upstream}
 
     def store_configs(self) -> dict[str, dict[str, Any]]:
         return {}  # a test tool: tests point a store's endpoint at it themselves
-
-
-def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
-    class _Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            headers = dict(self.headers.items())
-            target = self.headers.get("X-Amz-Target")
-            key = f"{parts.path}#{target}" if target else parts.path
-            proxy.requests.append((self.command, key))
-            if parts.path == "/__faults__" and self.command == "POST":
-                request = Request(self.command, parts.path, {}, {}, body)
-                self._send(proxy.dispatch(request))
-                return
-            fault = proxy.faults.take(key)
-            if fault is not None:
-                if fault.kind == "drop":
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                if fault.kind == "latency":
-                    time.sleep(fault.delay)
-                elif fault.kind == "status":
-                    self._send(proxy.fault_response(fault))
-                    return
-            try:
-                response = proxy.forward(self.command, self.path, headers, body)
-            except OSError as error:
-                response = Response(502, {"error": {"code": 502, "message": repr(error)}})
-            self._send(response)
-
-        def _send(self, response: Response) -> None:
-            payload = response.encode()
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return _Handler

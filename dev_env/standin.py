@@ -34,6 +34,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    target: str = ""  # the request line's target: path and query as sent
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -129,6 +130,16 @@ class StandIn(Service):
                     return handler(request, **match.groupdict())
         return self.not_found(request, allowed)
 
+    def fault_key(self, request: Request) -> str:
+        """What faults match and the request log records: the path, by default."""
+        return request.path
+
+    def fault_response(self, fault: Fault) -> Response:
+        """The answer to a ``status`` fault, in the API's error shape."""
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        body = {"error": {"code": fault.status, "message": "injected fault"}}
+        return Response(fault.status, body, headers)
+
     def not_found(self, request: Request, method_mismatch: bool) -> Response:
         status = 405 if method_mismatch else 404
         return Response(status, {"error": {"code": status, "message": f"no route {request.path}"}})
@@ -192,9 +203,11 @@ def _handler_for(app: StandIn) -> type[BaseHTTPRequestHandler]:
                 query={k: v[-1] for k, v in parse_qs(parts.query).items()},
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
+                target=self.path,
             )
-            app.requests.append((request.method, request.path))
-            fault = app.faults.take(request.path) if request.path != "/__faults__" else None
+            key = app.fault_key(request)
+            app.requests.append((request.method, key))
+            fault = app.faults.take(key) if request.path != "/__faults__" else None
             if fault is not None:
                 if fault.kind == "drop":
                     self.close_connection = True
@@ -203,12 +216,7 @@ def _handler_for(app: StandIn) -> type[BaseHTTPRequestHandler]:
                 if fault.kind == "latency":
                     time.sleep(fault.delay)
                 elif fault.kind == "status":
-                    headers = {}
-                    if fault.retry_after is not None:
-                        headers["Retry-After"] = str(fault.retry_after)
-                    message = "injected fault"
-                    body_out = {"error": {"code": fault.status, "message": message}}
-                    self._send(Response(fault.status, body_out, headers))
+                    self._send(app.fault_response(fault))
                     return
             try:
                 response = app.dispatch(request)

@@ -33,7 +33,7 @@ import builtins
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -377,15 +377,47 @@ class KubernetesStore(Store):
             return
         except _Conflict:
             pass
-        for _ in range(_CONFLICT_TRIES):  # it exists: read, change, replace
-            secret = self._read(api, where, path)
-            data = dict(secret.data or {}) if where.key is not None else {}
+
+        def change(data: dict[str, str], binary_keys: set[str]) -> set[str]:
+            if where.key is None:  # the whole Secret becomes this one value
+                data.clear()
             data[key] = encoded
-            keys = (_binary_keys(secret) & set(data)) - {key} | binary
+            return (binary_keys - {key}) | binary
+
+        self._rewrite(api, where, path, "write", change)  # it exists: read, change, replace
+
+    def delete(self, path: str) -> None:
+        api, namespace = self._connect()
+        where = self._parse(path, namespace)
+        if where.key is None:
+            self._call(path, api.delete_namespaced_secret, where.name, where.namespace, write=True)
+            return
+
+        def change(data: dict[str, str], binary_keys: set[str]) -> set[str]:
+            if data.pop(str(where.key), None) is None:
+                raise self.not_found(path)
+            return binary_keys
+
+        self._rewrite(api, where, path, "delete", change)
+
+    def _rewrite(
+        self,
+        api: Any,
+        where: Any,
+        path: str,
+        action: str,
+        change: Callable[[dict[str, str], set[str]], set[str]],
+    ) -> None:
+        """Read a Secret, let ``change`` edit its data (returning the keys that hold
+        bytes), and replace it; again if another writer got in between (409)."""
+        for _ in range(_CONFLICT_TRIES):
+            secret = self._read(api, where, path)
+            data = dict(secret.data or {})
+            binary = change(data, _binary_keys(secret) & set(data)) & set(data)
             annotations = dict(secret.metadata.annotations or {})
             annotations.pop(BINARY_KEYS, None)
-            if keys:
-                annotations[BINARY_KEYS] = ",".join(sorted(keys))
+            if binary:
+                annotations[BINARY_KEYS] = ",".join(sorted(binary))
             secret.metadata.annotations = annotations
             secret.data = data
             secret.string_data = None
@@ -402,43 +434,7 @@ class KubernetesStore(Store):
             except _Conflict:
                 continue
         raise StoreUnavailable(
-            "the Secret kept changing under the write (409 Conflict); try again",
-            ref=path,
-            store=self.name,
-        )
-
-    def delete(self, path: str) -> None:
-        api, namespace = self._connect()
-        where = self._parse(path, namespace)
-        if where.key is None:
-            self._call(path, api.delete_namespaced_secret, where.name, where.namespace, write=True)
-            return
-        for _ in range(_CONFLICT_TRIES):
-            secret = self._read(api, where, path)
-            data = dict(secret.data or {})
-            if data.pop(where.key, None) is None:
-                raise self.not_found(path)
-            keys = _binary_keys(secret) & set(data)
-            annotations = dict(secret.metadata.annotations or {})
-            annotations.pop(BINARY_KEYS, None)
-            if keys:
-                annotations[BINARY_KEYS] = ",".join(sorted(keys))
-            secret.metadata.annotations = annotations
-            secret.data = data
-            try:
-                self._call(
-                    path,
-                    api.replace_namespaced_secret,
-                    where.name,
-                    where.namespace,
-                    secret,
-                    write=True,
-                )
-                return
-            except _Conflict:
-                continue
-        raise StoreUnavailable(
-            "the Secret kept changing under the delete (409 Conflict); try again",
+            f"the Secret kept changing under the {action} (409 Conflict); try again",
             ref=path,
             store=self.name,
         )
