@@ -141,6 +141,11 @@ class SecretsManagerStore(AwsStore):
                     # Allowed GetSecretValue but not BatchGetSecretValue: a common policy.
                     self._batch_refused = True
                     return self._one_by_one(chunk)
+                if self.error_code(error) in self.not_found_codes:
+                    # One id without a readable value fails the whole call (a secret
+                    # with no AWSCURRENT version): give every id its own answer.
+                    rest = [path for path in chunk if path not in out]
+                    return {**out, **self._one_by_one(rest)}
                 failure = self.translate(error)
                 for path in chunk:
                     if path not in out:
@@ -148,19 +153,23 @@ class SecretsManagerStore(AwsStore):
                 return out
             for item in response.get("SecretValues", []):
                 for path in _requested_by(item, chunk):
-                    out[path] = _stored(item)
+                    try:
+                        out[path] = _stored(item)
+                    except SecretBridgeError as error:
+                        out[path] = _named(error, path)
             for item in response.get("Errors", []):
                 path = str(item.get("SecretId", ""))
                 if path in chunk and path not in out:
                     out[path] = self._item_error(item, path)
             token = response.get("NextToken")
-            if not token:
+            if not token or token == args.get("NextToken"):  # a repeated token ends it too
                 break
             args["NextToken"] = token
-        for path in chunk:
-            if path not in out:
-                out[path] = self.not_found(path)
-        return out
+        # An id the batch answered neither way (an error reported under another spelling
+        # of the id, say) is read on its own: guessing "not found" could let the chain
+        # fall through to another store's secret.
+        rest = [path for path in chunk if path not in out]
+        return {**out, **self._one_by_one(rest)} if rest else out
 
     def _item_error(self, item: dict[str, Any], path: str) -> SecretBridgeError:
         code = str(item.get("ErrorCode") or "UnknownError")
@@ -211,7 +220,7 @@ class SecretsManagerStore(AwsStore):
                     (item.get("CreatedDate"), str(item["VersionId"]))
                     for item in page.get("Versions", [])
                 )
-                if not page.get("NextToken"):
+                if not page.get("NextToken") or page["NextToken"] == args.get("NextToken"):
                     break
                 args["NextToken"] = page["NextToken"]
         except Exception as error:
@@ -292,10 +301,14 @@ class _ItemError(Exception):
 
 def _stored(response: dict[str, Any]) -> StoredValue:
     version = response.get("VersionId")
-    if "SecretString" in response and response["SecretString"] is not None:
+    if response.get("SecretString") is not None:
         value: str | bytes = str(response["SecretString"])
-    else:
-        value = bytes(response.get("SecretBinary") or b"")
+    elif response.get("SecretBinary") is not None:
+        value = bytes(response["SecretBinary"])
+    else:  # only a broken endpoint or proxy answers so: never serve an empty secret
+        raise StoreUnavailable(
+            "AWS answered without SecretString or SecretBinary", ref=str(response.get("Name"))
+        )
     return StoredValue(value, str(version) if version else None)
 
 

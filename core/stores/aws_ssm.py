@@ -108,9 +108,19 @@ class ParameterStore(AwsStore):
             for parameter in response.get("Parameters", []):
                 for path in by_name.get(_canonical(str(parameter["Name"])), []):
                     out[path] = _stored(parameter)
+            invalid = {_canonical(str(name)) for name in response.get("InvalidParameters", [])}
             for path in chunk:
-                if path not in out:
-                    out[path] = self.not_found(path)  # among InvalidParameters
+                if path in out:
+                    continue
+                if _canonical(path) in invalid:
+                    out[path] = self.not_found(path)
+                    continue
+                # Answered neither way: ask on its own rather than guess "not found",
+                # which would let the chain fall through to another store's secret.
+                try:
+                    out[path] = self.get(path)
+                except SecretBridgeError as error:
+                    out[path] = error
         return {path: out[path] for path in paths}
 
     def list(self, prefix: str = "") -> builtins.list[str]:

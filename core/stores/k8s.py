@@ -225,9 +225,17 @@ class KubernetesStore(Store):
         if isinstance(error, kubernetes.client.ApiException):
             code = int(error.status or 0)
             reason, message = _status_of(error.body, error.reason)
-            if code == 404:
-                return self.not_found(path)
             text = f"the API server answered {code} {reason}: {message}"
+            if code == 404:
+                if _about_secrets(error.body):
+                    return self.not_found(path)
+                # Not the Secret's own 404 (a wrong server URL, a proxy): "not found"
+                # would let the resolver's chain serve a different store's value.
+                return StoreUnavailable(
+                    f"{text} (not a Secret's answer: is the server URL right?)",
+                    ref=path,
+                    store=self.name,
+                )
             if code == 409:
                 return _Conflict(text, ref=path, store=self.name)
             if code in (401, 403):
@@ -328,8 +336,8 @@ class KubernetesStore(Store):
                 ) from None
             for item in document.get("items") or ():
                 yield item["metadata"]["name"]
-            token = (document.get("metadata") or {}).get("continue")
-            if not token:
+            previous, token = token, (document.get("metadata") or {}).get("continue")
+            if not token or token == previous:  # a repeated token would loop forever
                 return
 
     def health(self) -> None:
@@ -458,6 +466,19 @@ def _decode(encoded: str, binary: bool) -> str | bytes:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw
+
+
+def _about_secrets(body: Any) -> bool:
+    """Whether a 404's body is the API server's Status about a Secret (``secrets "x"
+    not found``), rather than an unknown path's or another server's."""
+    try:
+        status = json.loads(body) if body else None
+    except (TypeError, ValueError):
+        return False
+    if not isinstance(status, dict) or status.get("kind") != "Status":
+        return False
+    details = status.get("details")
+    return isinstance(details, dict) and details.get("kind") == "secrets"
 
 
 def _status_of(body: Any, fallback: Any) -> tuple[str, str]:

@@ -84,6 +84,7 @@ _Client = Any
 AUTH_METHODS = ("token", "userpass", "approle", "jwt", "oidc", "kubernetes")
 K8S_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_AFTER_MAX = 10.0  # seconds: the longest Retry-After honoured
 _VERSION = re.compile(r"[1-9][0-9]{0,18}")
 _VALUE, _VALUE_B64 = "value", "value_b64"
 
@@ -379,7 +380,11 @@ class VaultStore(Store):
             generation = self._generation
             try:
                 return operation(client)
-            except hvac_exceptions.InvalidPath:
+            except hvac_exceptions.InvalidPath as error:
+                if not _from_vault(error):
+                    # A proxy's or a wrong URL prefix's 404 is no proof the secret is
+                    # missing: "not found" would let the chain serve another store's value.
+                    raise self._unavailable(error, path) from None
                 result: T = missing()
                 if isinstance(result, BaseException):
                     raise result from None
@@ -443,7 +448,14 @@ class VaultStore(Store):
             raise ConfigError(f"{where}.url: not set, and $VAULT_ADDR is not set either")
         url = resolve_indirection(url, where=f"{where}.url")
         retries = options.max_attempts - 1
-        retry = retry_module.Retry(
+
+        class _Retry(retry_module.Retry):  # type: ignore[misc,name-defined]
+            def parse_retry_after(self, retry_after: str) -> float:
+                # Honour Retry-After (Vault's rate-limit quotas send it) up to
+                # RETRY_AFTER_MAX: urllib3 alone would sleep up to 6 hours per retry.
+                return min(float(super().parse_retry_after(retry_after)), RETRY_AFTER_MAX)
+
+        retry = _Retry(
             total=retries,
             connect=retries,
             read=retries,
@@ -451,7 +463,7 @@ class VaultStore(Store):
             other=0,
             backoff_factor=options.backoff,
             backoff_jitter=options.backoff,
-            backoff_max=10.0,
+            backoff_max=RETRY_AFTER_MAX,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=None,  # every verb: Vault's LIST, logins and writes too
             raise_on_status=False,  # the last answer goes to hvac, which names the error
@@ -581,11 +593,11 @@ class VaultStore(Store):
         hvac_exceptions = import_sdk("hvac.exceptions", kind="vault", extra="vault")
         try:
             response = client.adapter.get(f"/v1/sys/internal/ui/mounts/{_quote(mount)}")
-        except hvac_exceptions.VaultError:
+        except (hvac_exceptions.Forbidden, hvac_exceptions.InvalidPath):
             self._checked_mounts.add(mount)  # not ours to know: the call itself will say
             return
         except Exception:
-            return  # unreachable now: the call itself will say so
+            return  # transient (5xx, throttled, unreachable): check again next time
         info = (response or {}).get("data") or {}
         if not isinstance(info, dict) or not info.get("type"):
             return
@@ -611,6 +623,13 @@ def _quote(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text, safe="/")
+
+
+def _from_vault(error: BaseException) -> bool:
+    """Whether a 404 is Vault's own answer (``{"errors": [...]}``, or a deleted KV v2
+    version's ``{"data": ...}``), not a proxy's or another server's page."""
+    body = getattr(error, "json", None)
+    return isinstance(body, dict) and ("errors" in body or "data" in body)
 
 
 def _describe(error: BaseException) -> str:

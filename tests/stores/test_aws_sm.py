@@ -32,6 +32,7 @@ from secretbridge import (
 )
 from secretbridge.config import parse_config
 from secretbridge.stores.aws_sm import SecretsManagerStore
+from secretbridge.stores.base import StoredValue
 
 CANARY = "canary-aws-sm-7c1d-NEVER-SHOW"
 MakeResolver = Callable[..., Resolver]
@@ -140,6 +141,25 @@ def test_get_many_reports_missing_and_deleted_per_id(
         assert (error.ref, error.store) == (name, "aws")
         clean(error)
     assert calls.count() == Counter({"BatchGetSecretValue": 2})  # 27 distinct ids: 20 + 7
+
+
+def test_a_secret_without_a_value_does_not_sink_its_whole_batch(
+    aws_resolver: MakeResolver, sm: Any, ns: str
+) -> None:
+    # A secret created without a value (no AWSCURRENT version yet) makes the whole
+    # BatchGetSecretValue call fail with ResourceNotFoundException: every other id of
+    # the chunk must still get its own answer, and that one reads as not found, as get
+    # says.
+    seed(sm, f"{ns}/ok", f"ok-{CANARY}")
+    sm.create_secret(Name=f"{ns}/empty")
+    store = store_of(aws_resolver("aws-sm"))
+    out = store.get_many([f"{ns}/ok", f"{ns}/empty"])
+    assert out[f"{ns}/ok"] == StoredValue(f"ok-{CANARY}", out[f"{ns}/ok"].version)  # type: ignore[union-attr]
+    empty = out[f"{ns}/empty"]
+    assert isinstance(empty, SecretNotFound), empty
+    assert (empty.ref, empty.store) == (f"{ns}/empty", "aws")
+    with pytest.raises(SecretNotFound):
+        store.get(f"{ns}/empty")
 
 
 # ------------------------------------------------------------------ versions

@@ -252,6 +252,22 @@ def test_forbidden_and_unauthorized_are_access_denied(
         make(kubeconfig=path).get("locked")
 
 
+def test_a_404_that_is_not_about_the_secret_is_not_a_missing_secret(
+    make: Any, k8s_server: Any, ns: str, tmp_path: Path
+) -> None:
+    # A wrong server URL (a proxy prefix missing or extra) answers 404 for every path.
+    # That is no proof the Secret is missing: "not found" would let the resolver's chain
+    # fall through to the next store and serve a different secret.
+    create(k8s_server, ns, "real", {"value": b"here"})
+    path = kubeconfig_variant(k8s_server, tmp_path, cluster={"server": k8s_server.url + "/wrong"})
+    store = make(kubeconfig=path, max_attempts=1)
+    with pytest.raises(StoreUnavailable, match="404") as info:
+        store.get("real")
+    assert (info.value.ref, info.value.store) == ("real", "k8s")
+    with pytest.raises(SecretNotFound):  # the Secret's own 404 still is "not found"
+        make().get("absent")
+
+
 def test_health_and_config_errors(make: Any, k8s_server: Any, tmp_path: Path) -> None:
     assert make().health() is None
     with pytest.raises(ConfigError, match="kubeconfig"):

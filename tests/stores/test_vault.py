@@ -776,6 +776,54 @@ def test_transient_errors_are_retried(flaky: FlakyVault, root_env: str, tmp_path
     flaky.faults.clear()
 
 
+def test_a_long_retry_after_is_capped(flaky: FlakyVault, root_env: str, tmp_path: Path) -> None:
+    # Vault's rate-limit quotas and load balancers send Retry-After; urllib3 would
+    # sleep up to 6 hours on one. The wait must stay bounded.
+    store = store_for(tmp_path, url=flaky.url, token=root_env, max_attempts=2, backoff=0.01)
+    flaky.faults.inject("status", status=429, count=1, retry_after=3600, path="/v1/secret/data/")
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(store.get("secret/slow")), daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(timeout=15)
+    assert not worker.is_alive(), "a Retry-After of an hour was honoured in full"
+    assert outcome == [StoredValue("flaky-slow", "7")]
+    assert time.monotonic() - started < 15
+
+
+class NotVault(StandIn):
+    """A web server that is not Vault (a proxy, a wrong URL prefix): 404 for everything."""
+
+    name = "not-vault"
+
+    def endpoints(self) -> dict[str, Any]:
+        return {"url": self.url}
+
+    def store_configs(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def not_found(self, request: Request, method_mismatch: bool) -> Response:
+        return Response(404, b"404 page not found\n", {"Content-Type": "text/plain"})
+
+
+def test_a_404_that_is_not_from_vault_is_not_a_missing_secret(
+    root_env: str, tmp_path: Path
+) -> None:
+    # A "not found" would let the resolver's chain fall through to the next store and
+    # serve another secret: only Vault's own 404 means the secret is missing.
+    server = NotVault(tmp_path)
+    server.start()
+    try:
+        store = store_for(tmp_path, url=server.url, token=root_env, max_attempts=1)
+        with pytest.raises(StoreUnavailable, match="404") as info:
+            store.get("secret/app/db")
+        assert (info.value.ref, info.value.store) == ("secret/app/db", "v")
+        with pytest.raises(StoreUnavailable):
+            store.list("secret/app/")
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------ config
 
 
