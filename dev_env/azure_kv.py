@@ -32,13 +32,38 @@ with the ``X-IDENTITY-HEADER`` secret answers ``{"access_token", "expires_on",
 ``DefaultAzureCredential`` work unchanged. A user-assigned identity's ``client_id`` is
 accepted if it is in :attr:`client_ids` (empty: any).
 
+Service principals (``ClientSecretCredential``) log in to an Entra ID (AAD) token service
+on the same HTTPS listener, as MSAL inside azure-identity asks for it:
+
+* ``GET /{tenant}/v2.0/.well-known/openid-configuration`` -> the OpenID configuration
+  (``issuer``, ``authorization_endpoint``, ``token_endpoint``, ...), fetched once per
+  credential; an unknown tenant gets 400 ``invalid_tenant`` (AADSTS90002).
+* ``POST /{tenant}/oauth2/v2.0/token`` (form: ``grant_type=client_credentials``,
+  ``client_id``, ``client_secret``, ``scope=https://vault.azure.net/.default``) ->
+  ``{"token_type": "Bearer", "expires_in", "ext_expires_in", "access_token"}``, a token the
+  vault routes accept. Errors carry AAD's body (``error``, ``error_description`` starting
+  ``AADSTS<code>:``, ``error_codes``, ``trace_id``, ``correlation_id``, ``timestamp``):
+  a wrong secret is 401 ``invalid_client`` (AADSTS7000215), an unknown client 400
+  ``unauthorized_client`` (AADSTS700016), another scope 400 ``invalid_scope``
+  (AADSTS70011), another grant 400 ``unsupported_grant_type`` (AADSTS70003). Like AAD,
+  no error repeats the secret. :attr:`service_principals` maps client ids to secrets;
+  one (``client_id``, ``client_secret``) pair is made at start.
+
+The credential's ``authority`` is the stand-in's URL (``https://127.0.0.1:<port>``) with
+``connection_verify=<ca.pem>`` and ``disable_instance_discovery=True``: MSAL otherwise
+asks ``login.microsoftonline.com/common/discovery/instance`` about any host it does not
+know. The login paths need no bearer token and stay out of :attr:`log`; count them with
+``count("POST", "/oauth2/v2.0/token")``.
+
 Client side, the vault is ``https://127.0.0.1:<port>`` with its own CA: pass
 ``connection_verify=<ca.pem>`` and ``verify_challenge_resource=False`` (127.0.0.1 is not
 a subdomain of vault.azure.net) to SecretClient.
 
 Not enforced unless asked: Key Vault's 25 KB value limit (set :attr:`max_value_bytes`).
 Not spoken: tags and attributes beyond ``enabled``, update, backup/restore, recover,
-certificates-backed secrets, keys, PoP tokens and CAE claims.
+certificates-backed secrets, keys, PoP tokens and CAE claims; for the token service,
+instance discovery, authorization codes, refresh tokens, certificates and client
+assertions, and any claims inside tokens (they are opaque strings here).
 
 :attr:`log` holds ``(method, path, status)`` of every Key Vault request answered (faults
 excepted: see ``requests``), so tests can count the challenge (401 then 200).
@@ -47,6 +72,8 @@ excepted: see ``requests``), so tests can count the challenge (401 then 200).
 from __future__ import annotations
 
 import base64
+import datetime
+import re
 import secrets as _random
 import threading
 import time
@@ -54,14 +81,19 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from .standin import Request, Response, StandIn
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"  # a well-formed tenant id for the challenge
 RESOURCE = "https://vault.azure.net"
 TOKEN_LIFETIME = 3600  # seconds
+#: the variable the ``azure-kv-sp`` store config reads its client secret from (not
+#: AZURE_CLIENT_SECRET, which DefaultAzureCredential would pick up too)
+CLIENT_SECRET_ENV = "SECRETBRIDGE_AZURE_KV_CLIENT_SECRET"  # noqa: S105 - a variable name
 _NAME = r"(?P<name>[0-9A-Za-z-]+)"
+_TENANT = r"/(?P<tenant>[^/]+)"
+_LOGIN = re.compile(r"/[^/]+/(?:v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token)\Z")
 
 
 @dataclass
@@ -121,6 +153,9 @@ class KeyVaultStandIn(StandIn):
         self.tenant = TENANT
         self.identity_header = _random.token_hex(16)
         self.client_ids: set[str] = set()
+        self.client_id = str(uuid.uuid4())  # a service principal, for ClientSecretCredential
+        self.client_secret = _random.token_urlsafe(24)
+        self.service_principals: dict[str, str] = {self.client_id: self.client_secret}
         self.denied: set[str] = set()  # secret names whose calls get 403 ForbiddenByRbac
         self.log: list[tuple[str, str, int]] = []
         self._secrets: dict[str, list[_Version]] = {}
@@ -136,6 +171,8 @@ class KeyVaultStandIn(StandIn):
         self.route("DELETE", rf"/secrets/{_NAME}", self._delete)
         self.route("GET", rf"/deletedsecrets/{_NAME}", self._get_deleted)
         self.route("DELETE", rf"/deletedsecrets/{_NAME}", self._purge)
+        self.route("GET", rf"{_TENANT}/v2\.0/\.well-known/openid-configuration", self._openid)
+        self.route("POST", rf"{_TENANT}/oauth2/v2\.0/token", self._aad_token)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -167,8 +204,13 @@ class KeyVaultStandIn(StandIn):
             "tenant_id": self.tenant,
             "identity_endpoint": self.identity_endpoint,
             "identity_header": self.identity_header,
+            "authority": self.url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
             "notes": "SecretClient(vault_url, credential, connection_verify=ca_file, "
-            "verify_challenge_resource=False)",
+            "verify_challenge_resource=False); ClientSecretCredential(tenant_id, client_id, "
+            "client_secret, authority=authority, connection_verify=ca_file, "
+            "disable_instance_discovery=True)",
         }
 
     def store_configs(self) -> dict[str, dict[str, Any]]:
@@ -180,14 +222,29 @@ class KeyVaultStandIn(StandIn):
                 "ca_file": self.ca_file,
                 "verify_challenge_resource": False,
                 "purge_on_delete": True,
-            }
+            },
+            "azure-kv-sp": {
+                "kind": "azure-kv",
+                "vault_url": self.url,
+                "credential": "client_secret",
+                "tenant_id": self.tenant,
+                "client_id": self.client_id,
+                "client_secret": f"env:{CLIENT_SECRET_ENV}",
+                "authority": self.url,
+                "disable_instance_discovery": True,
+                "ca_file": self.ca_file,
+                "verify_challenge_resource": False,
+                "purge_on_delete": True,
+            },
         }
 
     def environment(self) -> dict[str, str]:
-        """What App Service sets for a managed identity (read by azure-identity itself)."""
+        """What App Service sets for a managed identity (read by azure-identity itself),
+        and the service principal's secret for the ``azure-kv-sp`` store."""
         return {
             "IDENTITY_ENDPOINT": self.identity_endpoint,
             "IDENTITY_HEADER": self.identity_header,
+            CLIENT_SECRET_ENV: self.client_secret,
         }
 
     def seed_demo(self) -> None:
@@ -256,10 +313,108 @@ class KeyVaultStandIn(StandIn):
             },
         )
 
+    # ----------------------------------------------------------------- Entra ID
+
+    def _aad_error(self, status: int, error: str, code: int, description: str) -> Response:
+        """An error in the shape AAD's v2.0 endpoints answer with."""
+        trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        body = {
+            "error": error,
+            "error_description": f"AADSTS{code}: {description} Trace ID: {trace} "
+            f"Correlation ID: {correlation} Timestamp: {now}",
+            "error_codes": [code],
+            "timestamp": now,
+            "trace_id": trace,
+            "correlation_id": correlation,
+            "error_uri": f"{self.url}/error?code={code}",
+        }
+        return Response(status, body)
+
+    def _unknown_tenant(self, tenant: str, error: str = "invalid_request") -> Response:
+        return self._aad_error(
+            400,
+            error,
+            90002,
+            f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+            "and are signing into the correct cloud.",
+        )
+
+    def _openid(self, request: Request, tenant: str) -> Response:
+        if tenant != self.tenant:
+            return self._unknown_tenant(tenant, "invalid_tenant")
+        base = f"{self.url}/{tenant}"
+        return Response(
+            200,
+            {
+                "issuer": f"{base}/v2.0",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                "jwks_uri": f"{base}/discovery/v2.0/keys",
+                "token_endpoint_auth_methods_supported": ["client_secret_post"],
+                "response_types_supported": ["code", "id_token", "code id_token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "tenant_region_scope": "WW",
+            },
+        )
+
+    def _aad_token(self, request: Request, tenant: str) -> Response:
+        if tenant != self.tenant:
+            return self._unknown_tenant(tenant)
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+        if form.get("grant_type") != "client_credentials":
+            return self._aad_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                f"The app requested an unsupported grant type '{form.get('grant_type', '')}'.",
+            )
+        client_id = form.get("client_id", "")
+        with self._lock:
+            expected = self.service_principals.get(client_id)
+        if expected is None:
+            return self._aad_error(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory "
+                f"'{tenant}'.",
+            )
+        if not _random.compare_digest(form.get("client_secret", ""), expected):
+            return self._aad_error(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request "
+                "is the client secret value, not the client secret ID, for a secret added to "
+                f"app '{client_id}'.",
+            )
+        scopes = form.get("scope", "").split()
+        if f"{RESOURCE}/.default" not in scopes:
+            return self._aad_error(
+                400,
+                "invalid_scope",
+                70011,
+                f"The provided value for the input parameter 'scope' is not valid. "
+                f"This stand-in issues tokens for '{RESOURCE}/.default' only.",
+            )
+        return Response(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": TOKEN_LIFETIME - 1,
+                "ext_expires_in": TOKEN_LIFETIME - 1,
+                "access_token": self.issue_token(),
+            },
+        )
+
     # ----------------------------------------------------------------- dispatch
 
     def dispatch(self, request: Request) -> Response:
-        if request.path == "/__faults__":
+        if request.path == "/__faults__" or _LOGIN.match(request.path):
             return super().dispatch(request)
         response = self._authorized(request) or self._checked(request)
         self.log.append((request.method, request.path, response.status))

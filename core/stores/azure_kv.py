@@ -12,7 +12,13 @@ Credentials (option ``credential``):
 * ``managed_identity``: ``ManagedIdentityCredential`` only (system-assigned, or the
   user-assigned identity ``client_id``).
 * ``client_secret``: a service principal: ``tenant_id``, ``client_id``, ``client_secret``
-  (use ``env:VAR`` or ``file:/path`` for the secret) and optionally ``authority``.
+  (use ``env:VAR`` or ``file:/path`` for the secret), ``ClientSecretCredential``.
+  ``authority`` is the login host of another cloud (``login.microsoftonline.us``,
+  ``login.chinacloudapi.cn``, ...; default ``login.microsoftonline.com``), https only.
+  MSAL checks a host it does not know with ``login.microsoftonline.com``'s instance
+  discovery; ``disable_instance_discovery = true`` skips that check (Azure Stack, private
+  or offline authorities). ``ca_file``, the timeouts and the retry settings apply to the
+  token requests too. The token is fetched once and reused until it nears expiry.
 
 Every call has a connect and a read timeout. Throttling (429, honouring Retry-After up to
 ``max_backoff`` seconds), 408 and 5xx, and connection errors are retried by azure-core's
@@ -77,6 +83,7 @@ class KeyVaultOptions(StoreOptions):
     tenant_id: str | None = None  # client_secret only
     client_secret: str | None = None  # client_secret only; env:VAR or file:/path
     authority: str | None = None  # client_secret only: login host of a sovereign cloud
+    disable_instance_discovery: bool = False  # client_secret only: trust `authority` as is
     ca_file: str | None = None  # CA bundle for the vault's TLS (private CAs, tests)
     verify_challenge_resource: bool = True  # the challenge's resource must match the vault
     timeout: float = 10.0  # seconds to wait for a response, per attempt
@@ -101,10 +108,17 @@ class KeyVaultOptions(StoreOptions):
             for key in ("tenant_id", "client_id", "client_secret"):
                 if not getattr(self, key):
                     raise ValueError(f"{key}: required when credential = 'client_secret'")
+            authority = (self.authority or "").lower()
+            if "://" in authority and not authority.startswith("https://"):
+                raise ValueError("authority: must be an https:// URL or a host name")
         else:
             for key in ("tenant_id", "client_secret", "authority"):
                 if getattr(self, key) is not None:
                     raise ValueError(f"{key}: only used when credential = 'client_secret'")
+            if self.disable_instance_discovery:
+                raise ValueError(
+                    "disable_instance_discovery: only used when credential = 'client_secret'"
+                )
 
 
 class KeyVaultStore(Store):
@@ -161,9 +175,17 @@ class KeyVaultStore(Store):
             credential = identity.ManagedIdentityCredential(client_id=options.client_id)
         elif options.credential == "client_secret":
             assert options.tenant_id and options.client_id and options.client_secret
-            extra: dict[str, Any] = {}
+            extra: dict[str, Any] = {
+                # azure-identity builds its own pipeline for the token requests: the
+                # same timeouts and the same jittered retry policy as the vault's.
+                "connection_timeout": options.connect_timeout,
+                "read_timeout": options.timeout,
+                "retry_policy_class": lambda **_: _retry_policy(options),
+            }
             if options.authority:
                 extra["authority"] = options.authority
+            if options.disable_instance_discovery:
+                extra["disable_instance_discovery"] = True
             if options.ca_file:
                 extra["connection_verify"] = options.ca_file
             credential = identity.ClientSecretCredential(
@@ -300,6 +322,14 @@ class KeyVaultStore(Store):
         if isinstance(error, exceptions.ResourceNotFoundError) and path is not None:
             raise self.not_found(path, version) from None
         if isinstance(error, exceptions.ClientAuthenticationError):
+            transient = _transient_login_failure(error, exceptions)
+            if transient:
+                raise StoreUnavailable(
+                    f"could not get a token ({self.options.credential} credential): "
+                    f"{transient}: {cause}",
+                    ref=path,
+                    store=self.name,
+                ) from None
             raise AccessDenied(
                 f"Key Vault authentication failed ({self.options.credential} credential): {cause}",
                 ref=path,
@@ -333,6 +363,29 @@ class KeyVaultStore(Store):
         else:
             what = "the Key Vault call failed"
         raise StoreUnavailable(f"{what}: {cause}", ref=path, store=self.name) from None
+
+
+_LOGIN_HTTP_ERROR = re.compile(r"HTTP Error: (?:429|408|5\d\d)\b")
+
+
+def _transient_login_failure(error: Exception, exceptions: Any) -> str | None:
+    """Why a credential's failure is the token service being unreachable or failing
+    (StoreUnavailable) rather than a refusal (AccessDenied), or None. azure-identity
+    wraps both in ClientAuthenticationError; the cause is in the exception chain
+    (azure-core's ServiceRequestError/ServiceResponseError) or, for MSAL, only in the
+    message ("HTTP Error: 503")."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, exceptions.ServiceRequestError):
+            return "the token service could not be reached"
+        if isinstance(link, exceptions.ServiceResponseError):
+            return "the token service did not answer in time"
+        if _LOGIN_HTTP_ERROR.search(str(getattr(link, "message", None) or link)):
+            return "the token service failed"
+        link = link.__cause__ or link.__context__
+    return None
 
 
 def _error_code(error: Exception) -> str:

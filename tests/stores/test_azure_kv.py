@@ -1,7 +1,8 @@
 """The ``azure-kv`` store's own promises, with the real SecretClient and azure-identity
 credentials against the dev_env Key Vault stand-in (HTTPS, its own CA, the bearer
 challenge, an App Service managed-identity endpoint): the challenge happens once and the
-token is reused, DefaultAzureCredential works from the environment, versions, paging,
+token is reused, DefaultAzureCredential works from the environment, a service principal
+(ClientSecretCredential) logs in to the stand-in's Entra ID token service, versions, paging,
 disabled secrets, soft delete, binary values, throttling retried then given up,
 dead endpoints bounded by the timeouts, 403 and revoked tokens as AccessDenied, and no
 secret value in any error, repr or log line."""
@@ -220,6 +221,176 @@ def test_forbidden_is_access_denied(azure_kv: KeyVaultStandIn, make: Make, seed:
     # The resolver stops at a refusal: it does not fall through to the next store.
     outcome = store.get_many([name])[name]
     assert isinstance(outcome, AccessDenied)
+
+
+# ------------------------------------------------------------------ service principal
+
+TOKEN_PATH = "/oauth2/v2.0/token"
+OPENID_PATH = "/v2.0/.well-known/openid-configuration"
+SECRET_ENV = "SB_TEST_AZURE_CLIENT_SECRET"
+
+
+@pytest.fixture
+def make_sp(
+    azure_kv: KeyVaultStandIn, make: Make, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Make]:
+    """Stores that log in as the stand-in's service principal (ClientSecretCredential),
+    the secret read from an environment variable, the stand-in as the authority."""
+    monkeypatch.setenv(SECRET_ENV, azure_kv.client_secret)
+
+    def make_sp(**overrides: Any) -> KeyVaultStore:
+        settings: dict[str, Any] = {
+            "credential": "client_secret",
+            "tenant_id": azure_kv.tenant,
+            "client_id": azure_kv.client_id,
+            "client_secret": f"env:{SECRET_ENV}",
+            "authority": azure_kv.url,
+            "disable_instance_discovery": True,
+        }
+        settings.update(overrides)
+        return make(**settings)
+
+    yield make_sp
+    azure_kv.service_principals = {azure_kv.client_id: azure_kv.client_secret}
+
+
+def test_client_secret_logs_in_once_and_reuses_the_token(
+    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    msi_before = azure_kv.identity.count()
+    openid_before = azure_kv.count("GET", OPENID_PATH)
+    token_before = azure_kv.count("POST", TOKEN_PATH)
+    store = make_sp()
+    assert store.get(name).value == CANARY
+    # MSAL read the tenant's OpenID configuration from the stand-in (the authority), then
+    # posted the client credentials to the token endpoint it names.
+    assert azure_kv.count("GET", f"/{azure_kv.tenant}{OPENID_PATH}") == openid_before + 1
+    assert azure_kv.count("POST", f"/{azure_kv.tenant}{TOKEN_PATH}") == token_before + 1
+    version = store.put(name, f"v2-{CANARY}")
+    for _ in range(4):
+        assert store.get(name) == type(store.get(name))(f"v2-{CANARY}", version)
+    with pytest.raises(SecretNotFound):
+        store.get(unique("absent"))
+    store.health()
+    # One login for every call: the token is cached; the managed identity was never asked.
+    assert azure_kv.count("POST", TOKEN_PATH) == token_before + 1
+    assert azure_kv.count("GET", OPENID_PATH) == openid_before + 1
+    assert azure_kv.identity.count() == msi_before
+
+
+def test_a_wrong_client_secret_is_access_denied_without_the_secret(
+    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique()
+    seed.set_secret(name, "a value that must not be served")
+    monkeypatch.setenv(SECRET_ENV, CANARY)  # the canary is the (wrong) client secret
+    before = azure_kv.count("POST", TOKEN_PATH)
+    store = make_sp()
+    with pytest.raises(AccessDenied, match="authentication failed") as info:
+        store.get(name)
+    message = str(info.value)
+    assert "client_secret credential" in message
+    assert "AADSTS7000215" in message and "Invalid client secret" in message
+    assert (info.value.ref, info.value.store) == (name, STORE)
+    no_canary(info.value)
+    # A refusal is not retried: one token request, and the vault served nothing.
+    assert azure_kv.count("POST", TOKEN_PATH) == before + 1
+    assert all(status == 401 for _, path, status in azure_kv.log if path.endswith(name + "/"))
+    outcome = store.get_many([name])[name]
+    assert isinstance(outcome, AccessDenied)
+    no_canary(outcome)
+    with pytest.raises(StoreUnavailable, match="AADSTS7000215") as health:
+        store.health()
+    no_canary(health.value)
+
+    # An application the directory does not know is refused too, and says so.
+    monkeypatch.setenv(SECRET_ENV, azure_kv.client_secret)
+    with pytest.raises(AccessDenied, match="AADSTS700016") as info:
+        make_sp(client_id="00000000-0000-0000-0000-00000000dead").get(name)
+    no_canary(info.value)
+
+
+def test_the_client_secret_read_from_a_file(
+    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any, tmp_path: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    secret_file = tmp_path / "client-secret"
+    secret_file.write_text(azure_kv.client_secret + "\n")  # as `echo` or a k8s secret writes it
+    assert make_sp(client_secret=f"file:{secret_file}").get(name).value == CANARY
+
+    with pytest.raises(ConfigError, match=r"stores\.kv\.client_secret: cannot read") as info:
+        make_sp(client_secret=f"file:{tmp_path / 'missing'}").get(name)
+    no_canary(info.value)
+
+
+def test_the_authority_decides_where_the_login_goes(
+    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    # A bare host is an https authority (azure-identity adds the scheme).
+    before = azure_kv.count("POST", TOKEN_PATH)
+    assert make_sp(authority=azure_kv.url.removeprefix("https://")).get(name).value == CANARY
+    assert azure_kv.count("POST", TOKEN_PATH) == before + 1
+
+    # Another authority (nothing listening there): the login fails, within the
+    # timeouts, as the store being unavailable (not a refusal), and the stand-in's
+    # token endpoint is never asked.
+    before = azure_kv.count("POST", TOKEN_PATH)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="token service could not be reached") as info:
+        make_sp(authority=f"https://127.0.0.1:{free_port()}", max_attempts=2).get(name)
+    assert time.monotonic() - started < 5
+    assert azure_kv.count("POST", TOKEN_PATH) == before
+    no_canary(info.value)
+
+
+def test_the_token_service_is_retried_like_the_vault(
+    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+) -> None:
+    name = unique()
+    seed.set_secret(name, CANARY)
+    azure_kv.faults.inject("status", status=503, count=1, path=TOKEN_PATH)
+    before = azure_kv.count("POST", TOKEN_PATH)
+    assert make_sp(max_attempts=2).get(name).value == CANARY
+    assert azure_kv.count("POST", TOKEN_PATH) == before + 2
+
+    # A token service that keeps failing: the store is unavailable, not refused.
+    azure_kv.faults.inject("status", status=503, count=10, path=TOKEN_PATH)
+    before = azure_kv.count("POST", TOKEN_PATH)
+    with pytest.raises(StoreUnavailable, match=r"token service failed.*503") as info:
+        make_sp(max_attempts=3).get(name)
+    assert azure_kv.count("POST", TOKEN_PATH) == before + 3
+    no_canary(info.value)
+
+
+def test_client_secret_configuration_errors(azure_kv: KeyVaultStandIn) -> None:
+    def parse(**settings: Any) -> Any:
+        return parse_config({"stores": {STORE: {"kind": "azure-kv", **settings}}})
+
+    sp = {"credential": "client_secret", "tenant_id": "t", "client_id": "c"}
+    with pytest.raises(ConfigError, match=r"authority: must be an https"):
+        parse(vault_url=azure_kv.url, client_secret="env:X", authority="http://login", **sp)
+    with pytest.raises(ConfigError, match=r"disable_instance_discovery: only used"):
+        parse(vault_url=azure_kv.url, disable_instance_discovery=True)
+
+
+def test_the_service_principal_store_config_of_dev_env(
+    azure_kv: KeyVaultStandIn, seed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m dev_env`` writes ``azure-kv-sp``: it works with environment() alone."""
+    name = unique()
+    seed.set_secret(name, CANARY)
+    for variable, value in azure_kv.environment().items():
+        monkeypatch.setenv(variable, value)
+    resolver = Resolver(parse_config({"stores": azure_kv.store_configs()}))
+    try:
+        assert resolver.store("azure-kv-sp").get(name).value == CANARY
+    finally:
+        resolver.close()
 
 
 # ------------------------------------------------------------------ reads and writes
