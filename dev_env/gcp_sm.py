@@ -17,17 +17,35 @@ Errors have Google's shape: ``{"error": {"code": 404, "message": ..., "status":
 "NOT_FOUND"}}``. Secrets listed in :attr:`denied` answer 403 PERMISSION_DENIED, as IAM
 does. Faults (429, 503, latency, drops) come from the :class:`StandIn` base. Regional
 secrets (``locations/``), IAM policies, rotation and version aliases are not spoken.
+
+It also speaks gRPC (the client's default ``transport="grpc"``, over an insecure
+channel to :attr:`grpc_endpoint`, ``127.0.0.1:PORT``): the unary methods
+``google.cloud.secretmanager.v1.SecretManagerService/`` ``AccessSecretVersion``,
+``GetSecretVersion``, ``ListSecretVersions``, ``AddSecretVersion``, ``GetSecret``,
+``DeleteSecret``, ``ListSecrets`` and ``CreateSecret``, with the client package's own
+protobuf messages. Each call is turned into its REST equivalent (Google's HTTP mapping
+of the method: ``AccessSecretVersion`` is ``GET /v1/{name}:access``) and served by the
+same routes over the same in-memory state, so it is logged (:meth:`count`) and
+matched by faults under that verb and path. Errors become gRPC status codes (404
+NOT_FOUND, 403 PERMISSION_DENIED, 409 ALREADY_EXISTS, 429 RESOURCE_EXHAUSTED, 503
+UNAVAILABLE, 400 INVALID_ARGUMENT or FAILED_PRECONDITION); a ``drop`` fault aborts
+with UNAVAILABLE, a ``latency`` fault delays the answer.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import json
 import re
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from .service import LOOPBACK
 from .standin import Request, Response, StandIn
 
 PROJECT = "secretbridge-dev"
@@ -41,6 +59,15 @@ _STATUS = {
     429: "RESOURCE_EXHAUSTED",
     503: "UNAVAILABLE",
 }
+# HTTP status -> gRPC status code name, for answers whose body names no status.
+_GRPC_CODE = {
+    **_STATUS,
+    401: "UNAUTHENTICATED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+_SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
 _P = r"/v1/projects/(?P<project>[^/:]+)"
 _S = _P + r"/secrets/(?P<secret>[^/:]+)"
 
@@ -94,6 +121,8 @@ class SecretManagerStandIn(StandIn):
         self.route("DELETE", _S, self.delete_secret)
         self.route("GET", _P + r"/secrets", self.list_secrets)
         self.route("POST", _P + r"/secrets", self.create_secret)
+        self._grpc_server: Any = None
+        self._grpc_port: int | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -276,10 +305,145 @@ class SecretManagerStandIn(StandIn):
             self._secrets[(project, secret)] = {"meta": meta, "versions": []}
         return Response(200, dict(meta))
 
+    # ------------------------------------------------------------------ gRPC
+
+    @property
+    def grpc_endpoint(self) -> str:
+        """``127.0.0.1:PORT`` of the gRPC face (plain text: an insecure channel)."""
+        assert self._grpc_port is not None, f"{self.name} is not started"
+        return f"{LOOPBACK}:{self._grpc_port}"
+
+    def _grpc_methods(self) -> dict[str, tuple[Any, Any, Callable[[Any], Request]]]:
+        """gRPC method -> (request class, response class, its REST equivalent)."""
+        from google.cloud.secretmanager_v1 import types
+        from google.protobuf import empty_pb2, json_format
+
+        def rest(method: str, path: str, query: dict[str, Any] | None = None) -> Request:
+            clean = {k: str(v) for k, v in (query or {}).items() if v not in ("", 0, None)}
+            return Request(method, "/v1/" + path, clean, {}, b"")
+
+        def body(request: Request, message: Any) -> Request:
+            request.body = json.dumps(json_format.MessageToDict(message)).encode()
+            return request
+
+        def paged(r: Any) -> dict[str, Any]:
+            return {"pageSize": r.page_size, "pageToken": r.page_token}
+
+        return {
+            "AccessSecretVersion": (
+                types.AccessSecretVersionRequest.pb(),
+                types.AccessSecretVersionResponse.pb(),
+                lambda r: rest("GET", r.name + ":access"),
+            ),
+            "GetSecretVersion": (
+                types.GetSecretVersionRequest.pb(),
+                types.SecretVersion.pb(),
+                lambda r: rest("GET", r.name),
+            ),
+            "ListSecretVersions": (
+                types.ListSecretVersionsRequest.pb(),
+                types.ListSecretVersionsResponse.pb(),
+                lambda r: rest("GET", r.parent + "/versions", paged(r)),
+            ),
+            "AddSecretVersion": (
+                types.AddSecretVersionRequest.pb(),
+                types.SecretVersion.pb(),
+                lambda r: body(rest("POST", r.parent + ":addVersion"), r),
+            ),
+            "GetSecret": (
+                types.GetSecretRequest.pb(),
+                types.Secret.pb(),
+                lambda r: rest("GET", r.name),
+            ),
+            "DeleteSecret": (
+                types.DeleteSecretRequest.pb(),
+                empty_pb2.Empty,
+                lambda r: rest("DELETE", r.name),
+            ),
+            "ListSecrets": (
+                types.ListSecretsRequest.pb(),
+                types.ListSecretsResponse.pb(),
+                lambda r: rest("GET", r.parent + "/secrets", {**paged(r), "filter": r.filter}),
+            ),
+            "CreateSecret": (
+                types.CreateSecretRequest.pb(),
+                types.Secret.pb(),
+                lambda r: body(
+                    rest("POST", r.parent + "/secrets", {"secretId": r.secret_id}), r.secret
+                ),
+            ),
+        }
+
+    def _grpc_handler(
+        self, response_class: Any, to_rest: Callable[[Any], Request]
+    ) -> Callable[[Any, Any], Any]:
+        import grpc
+        from google.protobuf import json_format
+
+        def handle(message: Any, context: Any) -> Any:
+            request = to_rest(message)
+            self.requests.append((request.method, request.path))
+            fault = self.faults.take(request.path)
+            if fault is not None:
+                if fault.kind == "drop":
+                    context.abort(grpc.StatusCode.UNAVAILABLE, "connection dropped (injected)")
+                if fault.kind == "latency":
+                    time.sleep(fault.delay)
+                elif fault.kind == "status":
+                    code = _GRPC_CODE.get(fault.status, "UNKNOWN")
+                    context.abort(grpc.StatusCode[code], "injected fault")
+            try:
+                response = self.dispatch(request)
+            except Exception as error:  # a stand-in bug: say what
+                context.abort(grpc.StatusCode.INTERNAL, repr(error))
+            document = response.body if isinstance(response.body, dict) else {}
+            if response.status >= 400:
+                error = document.get("error") or {}
+                code = error.get("status") or _GRPC_CODE.get(response.status, "UNKNOWN")
+                context.abort(grpc.StatusCode[code], str(error.get("message", "")))
+            return json_format.ParseDict(document, response_class(), ignore_unknown_fields=True)
+
+        return handle
+
+    def start(self) -> None:
+        import grpc
+
+        super().start()
+        handlers = {
+            method: grpc.unary_unary_rpc_method_handler(
+                self._grpc_handler(response_class, to_rest),
+                request_deserializer=request_class.FromString,
+                response_serializer=lambda message: message.SerializeToString(),
+            )
+            for method, (request_class, response_class, to_rest) in self._grpc_methods().items()
+        }
+        server = grpc.server(
+            ThreadPoolExecutor(max_workers=16, thread_name_prefix="gcp-grpc"),
+            handlers=[grpc.method_handlers_generic_handler(_SERVICE, handlers)],
+        )
+        port = server.add_insecure_port(f"{LOOPBACK}:0")
+        if not port:
+            server.stop(None)
+            super().stop()
+            raise RuntimeError("the gRPC face could not bind a port on 127.0.0.1")
+        server.start()
+        self._grpc_server, self._grpc_port = server, port
+
+    def stop(self) -> None:
+        server, self._grpc_server = self._grpc_server, None
+        if server is not None:
+            server.stop(grace=0.5).wait(timeout=5)
+        super().stop()
+
     # ------------------------------------------------------------------ Service
 
     def endpoints(self) -> dict[str, Any]:
-        return {"url": self.url, "project": PROJECT, "credentials": "anonymous"}
+        return {
+            "url": self.url,
+            "grpc_endpoint": self.grpc_endpoint,
+            "project": PROJECT,
+            "credentials": "anonymous",
+        }
 
     def store_configs(self) -> dict[str, dict[str, Any]]:
         return {
@@ -292,12 +456,20 @@ class SecretManagerStandIn(StandIn):
             }
         }
 
-    def client(self) -> Any:
-        """A real SecretManagerServiceClient pointed at this stand-in."""
+    def client(self, transport: str = "rest") -> Any:
+        """A real SecretManagerServiceClient pointed at this stand-in (REST, or gRPC over
+        an insecure channel)."""
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import secretmanager
 
+        if transport == "grpc":
+            import grpc
+
+            grpc_transport = secretmanager.SecretManagerServiceClient.get_transport_class("grpc")
+            return secretmanager.SecretManagerServiceClient(
+                transport=grpc_transport(channel=grpc.insecure_channel(self.grpc_endpoint))
+            )
         return secretmanager.SecretManagerServiceClient(
             credentials=AnonymousCredentials(),
             transport="rest",

@@ -1,29 +1,34 @@
-"""The contract suite against GCP Secret Manager: the real client (REST transport) and
-the dev_env stand-in. Each test gets a project of its own on the shared server."""
+"""The contract suite against GCP Secret Manager: the real client and the dev_env
+stand-in, on both transports. Each test gets a project of its own on the shared server.
+
+Two registrations: ``gcp-sm`` (REST, ``http://`` endpoint) and ``gcp-sm-grpc`` (gRPC, the
+production default, over an insecure channel to the stand-in's gRPC face); each seeds
+with a client on its own transport."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from harness import HarnessEnv, StoreHarness, contract_store
 
 from dev_env.gcp_sm import crc32c
 
 
-@contract_store("gcp-sm")
-def gcp_store(env: HarnessEnv) -> Iterator[StoreHarness]:
+def _harness(env: HarnessEnv, transport: str) -> Iterator[StoreHarness]:
     from google.api_core import exceptions
 
     server = env.request.getfixturevalue("gcp_server")
     project = f"ct-{uuid.uuid4().hex[:12]}"
-    client = server.client()
+    client = server.client(transport)
 
     def seed(physical: str, value: str | bytes) -> str:
         data = value.encode() if isinstance(value, str) else value
         name = f"projects/{project}/secrets/{physical}"
-        with contextlib.suppress(exceptions.Conflict):  # 409: it exists already
+        # 409: it exists already (Conflict on REST, AlreadyExists, a subclass, on gRPC)
+        with contextlib.suppress(exceptions.Conflict):
             client.create_secret(
                 request={
                     "parent": f"projects/{project}",
@@ -36,11 +41,11 @@ def gcp_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         )
         return str(added.name.rsplit("/", 1)[-1])
 
-    settings = {
+    settings: dict[str, Any] = {
         "kind": "gcp-sm",
         "project": project,
-        "api_endpoint": server.url,
-        "transport": "rest",
+        "api_endpoint": server.grpc_endpoint if transport == "grpc" else server.url,
+        "transport": transport,
         "anonymous": True,
         "timeout": 5.0,
     }
@@ -50,3 +55,13 @@ def gcp_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         )
     finally:
         client.transport.close()
+
+
+@contract_store("gcp-sm")
+def gcp_store(env: HarnessEnv) -> Iterator[StoreHarness]:
+    yield from _harness(env, "rest")
+
+
+@contract_store("gcp-sm-grpc")
+def gcp_store_grpc(env: HarnessEnv) -> Iterator[StoreHarness]:
+    yield from _harness(env, "grpc")

@@ -1,4 +1,4 @@
-"""The gcp-sm store against the Secret Manager stand-in, with the real client (REST)."""
+"""The gcp-sm store against the Secret Manager stand-in, with the real client on REST and gRPC."""
 
 from __future__ import annotations
 
@@ -280,5 +280,131 @@ def test_debug_logs_hold_no_payload(
         assert CANARY not in dump and encoded not in dump, record.getMessage()
     assert any("AddSecretVersion" in r.getMessage() for r in caplog.records), (
         "the client's own request logging ran (and was redacted)"
+    )
+    assert_clean(store)
+
+
+# ------------------------------------------------------------------ gRPC (the default transport)
+
+
+def grpc_settings(server: SecretManagerStandIn, project: str, **extra: Any) -> dict[str, Any]:
+    return settings_for(
+        server, project, api_endpoint=server.grpc_endpoint, transport="grpc", **extra
+    )
+
+
+def test_grpc_reads_writes_and_lists(make: Any, gcp_server: Any, project: str) -> None:
+    store = make(settings=grpc_settings(gcp_server, project, page_size=2))
+    assert store.options.transport == "grpc"
+    seed(gcp_server, project, "db", b"one")
+    assert store.put("db", "two") == "2"
+    blob = bytes(range(256))
+    assert store.put("blob", blob) == "1"
+    assert store.get("db").value == "two" and store.get("db").version == "2"
+    assert store.get("db", "1").value == "one"
+    assert store.get("blob").value == blob
+    assert store.versions("db") == ["1", "2"]
+    before = gcp_server.count("GET", f"/projects/{project}/secrets")
+    assert store.list() == ["blob", "db"]
+    assert gcp_server.count("GET", f"/projects/{project}/secrets") - before == 1
+    store.delete("db")
+    assert store.list() == ["blob"]
+    store.health()
+    # Served by the gRPC face, not REST: the client holds a gRPC transport.
+    assert type(store._client.transport).__name__ == "SecretManagerServiceGrpcTransport"
+
+
+def test_grpc_retries_unavailable_and_resource_exhausted(
+    make: Any, gcp_server: Any, project: str
+) -> None:
+    store = make(settings=grpc_settings(gcp_server, project, max_attempts=5))
+    seed(gcp_server, project, "flaky", b"ok")
+    path = f"{project}/secrets/flaky"
+    gcp_server.faults.inject("status", status=503, count=1, path=path)
+    gcp_server.faults.inject("status", status=429, count=1, path=path)
+    gcp_server.faults.inject("drop", count=1, path=path)  # aborts UNAVAILABLE
+    before = gcp_server.count("GET", path)
+    assert store.get("flaky").value == "ok"
+    assert gcp_server.count("GET", path) - before == 4
+    gcp_server.faults.inject("status", status=429, count=1, path=f"{project}/secrets")
+    assert store.put("throttled", "v") == "1"
+
+
+def test_grpc_retries_exhausted_is_store_unavailable(
+    make: Any, gcp_server: Any, project: str
+) -> None:
+    store = make(settings=grpc_settings(gcp_server, project, max_attempts=3))
+    seed(gcp_server, project, "down", CANARY.encode())
+    gcp_server.faults.inject("status", status=503, count=10, path=f"{project}/secrets/down")
+    before = gcp_server.count("GET", f"{project}/secrets/down")
+    with pytest.raises(StoreUnavailable, match="ServiceUnavailable: injected fault") as info:
+        store.get("down")
+    assert gcp_server.count("GET", f"{project}/secrets/down") - before == 3
+    assert (info.value.ref, info.value.store) == ("down", "gcp")
+    assert_clean(info.value)
+    gcp_server.faults.clear()
+    gcp_server.faults.inject("status", status=429, count=10, path=f"{project}/secrets/down")
+    with pytest.raises(StoreUnavailable, match="ResourceExhausted"):
+        store.get("down")
+
+
+def test_grpc_not_found_and_permission_denied(make: Any, gcp_server: Any, project: str) -> None:
+    store = make(settings=grpc_settings(gcp_server, project))
+    with pytest.raises(SecretNotFound) as missing:
+        store.get("absent")
+    assert (missing.value.ref, missing.value.store) == ("absent", "gcp")
+    seed(gcp_server, project, "present", b"x")
+    with pytest.raises(SecretNotFound, match="version '7'"):
+        store.get("present", "7")
+    seed(gcp_server, project, "locked", CANARY.encode())
+    gcp_server.denied.add("locked")
+    with pytest.raises(AccessDenied, match=r"PermissionDenied.*denied for resource") as info:
+        store.get("locked")
+    assert info.value.store == "gcp"
+    assert_clean(info.value)
+    with pytest.raises(AccessDenied):
+        store.put("locked", CANARY)
+
+
+def test_grpc_a_slow_answer_times_out(make: Any, gcp_server: Any, project: str) -> None:
+    store = make(settings=grpc_settings(gcp_server, project, timeout=0.3, max_attempts=2))
+    seed(gcp_server, project, "slow", b"late")
+    gcp_server.faults.inject("latency", delay=1.0, count=2, path=f"{project}/secrets/slow")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="DeadlineExceeded"):
+        store.get("slow")
+    assert time.monotonic() - started < 2.5
+
+
+def test_grpc_dead_endpoint_fails_within_the_timeout(gcp_server: Any, project: str) -> None:
+    settings = grpc_settings(gcp_server, project, max_attempts=2, timeout=0.5, deadline=2.0)
+    settings["api_endpoint"] = f"127.0.0.1:{free_port()}"
+    with Resolver(parse_config({"stores": {"gcp": settings}})) as resolver:
+        store = resolver.store("gcp")
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="ServiceUnavailable: failed to connect"):
+            store.get("anything")
+        with pytest.raises(StoreUnavailable):
+            store.health()
+        with pytest.raises(StoreUnavailable):
+            store.put("anything", CANARY)
+        assert time.monotonic() - started < 5
+
+
+def test_grpc_debug_logs_hold_no_payload(
+    make: Any, gcp_server: Any, project: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = make(settings=grpc_settings(gcp_server, project))
+    store.put("logged", CANARY)
+    assert store.get("logged").value == CANARY
+    encoded = base64.b64encode(CANARY.encode()).decode()
+    for record in caplog.records:
+        dump = repr(vars(record))
+        assert CANARY not in dump and encoded not in dump, record.getMessage()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("AddSecretVersion" in m for m in messages), "the client logged the write"
+    assert any("Received response for" in m and "AccessSecretVersion" in m for m in messages), (
+        "the gRPC client logged the read's response (redacted)"
     )
     assert_clean(store)
