@@ -129,18 +129,29 @@ def cli(ctx: click.Context, config: str | None) -> None:
     ctx.obj = _State(config)
 
 
+def _local_stores(state: _State, store: str | None) -> list[LocalStore]:
+    """The local store named ``store``, or every local store configured (other kinds
+    are not built: that would import their SDKs for nothing)."""
+    specs = state.resolver.config.stores
+    if store is not None:
+        if store not in specs:
+            raise ConfigError(f"no store named {store!r} is configured")
+        if specs[store].kind != "local":
+            raise ConfigError(f"store {store!r} is a {specs[store].kind} store, not a local one")
+    names = [store] if store is not None else [n for n, s in specs.items() if s.kind == "local"]
+    if not names:
+        raise ConfigError("no local store is configured")
+    stores = [state.resolver.store(name) for name in names]
+    return [s for s in stores if isinstance(s, LocalStore)]
+
+
 @cli.command()
 @click.option("--store", help="Only this local store (default: every local store configured).")
 @click.pass_obj
 def init(state: _State, store: str | None) -> None:
     """Create the local encrypted store(s): key file (0600) and database."""
     with _errors():
-        resolver = state.resolver
-        names = [store] if store else list(resolver.config.stores)
-        targets = [s for s in (resolver.store(n) for n in names) if isinstance(s, LocalStore)]
-        if not targets:
-            raise ConfigError("no local store is configured", store=store)
-        for target in targets:
+        for target in _local_stores(state, store):
             created = target.init()
             verb = "initialised" if created else "already initialised"
             click.echo(f"{verb} local store {target.name!r} at {target.path} ({target.key_source})")
@@ -277,12 +288,7 @@ def rm(state: _State, name: str, store: str | None, yes: bool) -> None:
 def rotate_key(state: _State, store: str | None) -> None:
     """Re-encrypt local stores under a new key (or the first key of $SECRETBRIDGE_KEY)."""
     with _errors():
-        resolver = state.resolver
-        names = [store] if store else list(resolver.config.stores)
-        targets = [s for s in (resolver.store(n) for n in names) if isinstance(s, LocalStore)]
-        if not targets:
-            raise ConfigError("no local store is configured", store=store)
-        for target in targets:
+        for target in _local_stores(state, store):
             count = target.rotate_key()
             click.echo(f"re-encrypted {count} value(s) in local store {target.name!r}")
 

@@ -170,6 +170,8 @@ def test_config_option_and_env_store(cli: CLI, tmp_path: Path) -> None:
     )
     assert "AIRFLOW_CONN_MY_PG" in cli.out("--config", str(config), "resolve", "connections/my_pg")
     assert "no writable store" in cli.err("--config", str(config), "put", "x", stdin=b"v", code=2)
+    assert "not a local one" in cli.err("--config", str(config), "init", "--store", "env", code=2)
+    assert "no local store is configured" in cli.err("--config", str(config), "rotate-key", code=2)
     assert "read-only" in cli.err(
         "--config", str(config), "put", "x", "--store", "env", stdin=b"v", code=1
     )
