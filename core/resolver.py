@@ -168,6 +168,8 @@ class Resolver:
         self._stores: dict[str, Store] = {}
         self._stores_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._inflight: dict[str, threading.Event] = {}  # misses being fetched right now
+        self._inflight_lock = threading.Lock()
         self._schemes = frozenset(RESERVED_SCHEMES | set(config.stores))
         self._routes = sorted(config.routes, key=lambda r: -len(r.prefix))
         self._context = StoreContext(home=config.home, base_dir=config.base_dir)
@@ -260,13 +262,36 @@ class Resolver:
         key = ref if isinstance(ref, str) else str(ref)
         entry = self._entries.get(key)
         if entry is not None and self._clock() < entry.expires:
-            if self.policy is not None or self.audit is not None:
-                self._check_and_record(principal, key, entry)
-            if entry.secret is not None:
-                return entry.secret
-            assert entry.miss is not None
-            raise _fresh(entry.miss)
-        outcome = self._resolve([key], principal)[key]
+            return self._from_cache(principal, key, entry)
+        return self._get_missed(key, principal)
+
+    def _from_cache(self, principal: str | None, key: str, entry: _Entry) -> Secret:
+        if self.policy is not None or self.audit is not None:
+            self._check_and_record(principal, key, entry)
+        if entry.secret is not None:
+            return entry.secret
+        raise _fresh(entry.miss)
+
+    def _get_missed(self, key: str, principal: str | None) -> Secret:
+        """A miss. Threads that miss the same reference at once share one fetch: the
+        first fetches, the others wait for it, then read the cache (authorized for
+        their own principal) or, if nothing was cached, resolve for themselves."""
+        with self._inflight_lock:
+            running = self._inflight.get(key)
+            if running is None:
+                self._inflight[key] = threading.Event()
+        if running is not None:
+            running.wait()
+            entry = self._entries.get(key)
+            if entry is not None and self._clock() < entry.expires:
+                return self._from_cache(principal, key, entry)
+            outcome = self._resolve([key], principal)[key]
+        else:
+            try:
+                outcome = self._resolve([key], principal)[key]
+            finally:
+                with self._inflight_lock:
+                    self._inflight.pop(key).set()
         if isinstance(outcome, SecretBridgeError):
             raise outcome
         return outcome

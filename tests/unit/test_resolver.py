@@ -33,6 +33,9 @@ def get_secrets():
         log.write("call\\n")
     if (HERE / "down").exists():
         raise ConnectionError("backend is down")
+    if (HERE / "slow").exists():
+        import time
+        time.sleep(0.3)
     return json.loads((HERE / "secrets.json").read_text())
 """
 
@@ -280,6 +283,42 @@ def test_writes_invalidate_the_cache() -> None:
     assert resolver.get("secret:k").reveal() == "one"
     resolver.put("k", "two")
     assert resolver.get("secret:k").reveal() == "two"
+
+
+def test_concurrent_misses_of_one_name_share_one_fetch(scripted: Scripted) -> None:
+    import threading
+
+    policy = DenyTeamB()
+    resolver = make({"stores": {"s": {"kind": "custom", "script": scripted.script}}}, policy=policy)
+    scripted.set({"team-a/db": "v"})
+    (scripted.folder / "slow").touch()
+    principals = ["team-a"] * 7 + ["team-b"]
+    barrier = threading.Barrier(len(principals))
+    outcomes: dict[int, object] = {}
+
+    def read(index: int) -> None:
+        barrier.wait(timeout=5)
+        try:
+            outcomes[index] = resolver.get("secret:team-a/db", principal=principals[index]).reveal()
+        except AccessDenied as denied:
+            outcomes[index] = denied
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(principals))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert scripted.calls == 1, "eight concurrent misses, one store call"
+    assert [outcomes[i] for i in range(7)] == ["v"] * 7
+    assert isinstance(outcomes[7], AccessDenied), "a waiter is authorized for itself"
+
+
+def test_a_failed_shared_fetch_lets_each_waiter_see_the_error(scripted: Scripted) -> None:
+    resolver = make({"stores": {"s": {"kind": "custom", "script": scripted.script}}})
+    scripted.down()
+    with pytest.raises(StoreUnavailable):
+        resolver.get("secret:k")
+    assert resolver._inflight == {}, "nothing left waiting after a failure"
 
 
 # ------------------------------------------------------------------ batching
