@@ -9,13 +9,13 @@ conftest.py imports every such module.
 from __future__ import annotations
 
 import contextlib
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import pytest
+from leaks import assert_no_leak
 
 from secretbridge import Resolver
 from secretbridge.config import parse_config
@@ -72,14 +72,7 @@ class StoreHarness:
     def assert_clean(*things: object) -> None:
         """Neither ``str``, ``repr`` nor (for exceptions) the formatted traceback chain
         and attributes of anything here holds the canary."""
-        for thing in things:
-            texts = [str(thing), repr(thing)]
-            if isinstance(thing, BaseException):
-                texts.append("".join(traceback.format_exception(thing)))
-                texts.append(repr(thing.args))
-                texts.extend(repr(value) for value in vars(thing).values())
-            for text in texts:
-                assert CANARY not in text, f"the canary leaked through {type(thing).__name__}"
+        assert_no_leak(CANARY, *things)
 
     @contextlib.contextmanager
     def raises(

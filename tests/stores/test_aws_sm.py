@@ -15,9 +15,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
+from leaks import assert_no_leak
 
 from dev_env.aws import MotoServer
 from dev_env.faultproxy import FaultProxy
@@ -38,13 +40,7 @@ CANARY = "canary-aws-sm-7c1d-NEVER-SHOW"
 MakeResolver = Callable[..., Resolver]
 
 
-def clean(*things: object) -> None:
-    for thing in things:
-        assert CANARY not in str(thing) and CANARY not in repr(thing)
-        if isinstance(thing, BaseException):
-            import traceback
-
-            assert CANARY not in "".join(traceback.format_exception(thing))
+clean = partial(assert_no_leak, CANARY)
 
 
 class Calls:

@@ -14,13 +14,14 @@ import logging
 import socket
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+from leaks import assert_no_leak
 
 from dev_env.azure_kv import KeyVaultStandIn
 from dev_env.service import free_port
@@ -42,14 +43,7 @@ STORE = "kv"
 Make = Callable[..., KeyVaultStore]
 
 
-def no_canary(*things: object) -> None:
-    for thing in things:
-        texts = [str(thing), repr(thing)]
-        if isinstance(thing, BaseException):
-            texts.append("".join(traceback.format_exception(thing)))
-            texts.extend(repr(value) for value in vars(thing).values())
-        for text in texts:
-            assert CANARY not in text, f"the canary leaked through {type(thing).__name__}"
+no_canary = partial(assert_no_leak, CANARY)
 
 
 def unique(stem: str = "t") -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import logging
 import time
-import traceback
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
+from leaks import assert_no_leak
 
 from dev_env.gcp_sm import SecretManagerStandIn, crc32c
 from dev_env.service import free_port
@@ -90,13 +91,7 @@ def seed(server: SecretManagerStandIn, project: str, secret: str, data: bytes) -
         client.transport.close()
 
 
-def assert_clean(*things: object) -> None:
-    for thing in things:
-        texts = [str(thing), repr(thing)]
-        if isinstance(thing, BaseException):
-            texts.append("".join(traceback.format_exception(thing)))
-        for text in texts:
-            assert CANARY not in text
+assert_clean = partial(assert_no_leak, CANARY)
 
 
 # ------------------------------------------------------------------ reads and versions

@@ -7,13 +7,14 @@ import base64
 import json
 import logging
 import time
-import traceback
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from leaks import assert_no_leak
 
 from dev_env.k8s import NAMESPACE, KubernetesStandIn
 from dev_env.service import free_port
@@ -77,13 +78,7 @@ def kubeconfig_variant(server: KubernetesStandIn, folder: Path, **changes: Any) 
     return str(path)
 
 
-def assert_clean(*things: object) -> None:
-    for thing in things:
-        texts = [str(thing), repr(thing)]
-        if isinstance(thing, BaseException):
-            texts.append("".join(traceback.format_exception(thing)))
-        for text in texts:
-            assert CANARY not in text
+assert_clean = partial(assert_no_leak, CANARY)
 
 
 # ------------------------------------------------------------------ reads

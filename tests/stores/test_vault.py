@@ -14,10 +14,10 @@ import logging
 import socket
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import hvac.exceptions
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from leaks import assert_no_leak
 
 from dev_env.standin import Request, Response, StandIn
 from dev_env.vault import KV1_MOUNT, KV2_MOUNT, ROOT_TOKEN, TOKEN_ENV, VaultServer
@@ -49,14 +50,7 @@ ROLE = "etl"
 # ------------------------------------------------------------------ helpers
 
 
-def leak_free(*things: object) -> None:
-    for thing in things:
-        texts = [str(thing), repr(thing)]
-        if isinstance(thing, BaseException):
-            texts.append("".join(traceback.format_exception(thing)))
-            texts.extend(repr(v) for v in vars(thing).values())
-        for text in texts:
-            assert CANARY not in text, f"the canary leaked through {type(thing).__name__}"
+leak_free = partial(assert_no_leak, CANARY)
 
 
 def b64url(data: bytes) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from leaks import assert_no_leak
 
 from secretbridge import (
     ConfigError,
@@ -38,11 +39,7 @@ STORE = "vault-local"
 
 def no_canary(error: BaseException, *secrets: str) -> None:
     """The error (and its chain) shows neither the canary nor any of ``secrets``."""
-    import traceback
-
-    text = "".join(traceback.format_exception(error)) + repr(error.args)
-    for secret in (CANARY, *secrets):
-        assert secret not in text, f"{type(error).__name__} leaked a secret"
+    assert_no_leak((CANARY, *secrets), error)
 
 
 @pytest.fixture
