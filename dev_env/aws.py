@@ -9,14 +9,12 @@ Test credentials only: moto accepts any key.
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .service import LOOPBACK, ProcessService, free_port
+from .service import LOOPBACK, ProcessService, find_binary, free_port
 
 REGION = "us-east-1"
 ACCESS_KEY_ID = "testing"
@@ -25,16 +23,6 @@ SECRET_ACCESS_KEY = "testing"  # noqa: S105 - moto's test credentials
 #: .dev_env/env.sh does not replace a developer's real AWS credentials)
 KEY_VAR = "DEV_AWS_ACCESS_KEY_ID"
 SECRET_VAR = "DEV_AWS_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name
-
-
-def moto_server_binary() -> str:
-    beside = Path(sys.executable).parent / "moto_server"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("moto_server")
-    if found is None:
-        raise FileNotFoundError("moto_server not found: pip install 'moto[server]'")
-    return found
 
 
 class MotoServer(ProcessService):
@@ -51,7 +39,9 @@ class MotoServer(ProcessService):
 
     def start(self) -> None:
         self.port = free_port()
-        self.spawn([moto_server_binary(), "-H", LOOPBACK, "-p", str(self.port)])
+        self.spawn(
+            [find_binary("moto_server", "moto[server]"), "-H", LOOPBACK, "-p", str(self.port)]
+        )
         self.wait_ready(self._answers, timeout=30)
 
     def _answers(self) -> bool:

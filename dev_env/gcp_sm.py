@@ -175,16 +175,25 @@ class SecretManagerStandIn(StandIn):
 
     # ------------------------------------------------------------------ routes
 
+    def _find_version(
+        self, project: str, secret: str, version: str, permission: str
+    ) -> tuple[str, int, dict[str, Any]] | Response:
+        """The secret's name, the version's number and record; or the error answer."""
+        entry = self._find(project, secret, permission)
+        if isinstance(entry, Response):
+            return entry
+        name = f"projects/{project}/secrets/{secret}"
+        found = self._version(entry, version)
+        if found is None:
+            return google_error(404, f"Secret Version [{name}/versions/{version}] not found.")
+        return (name, *found)
+
     def access(self, request: Request, project: str, secret: str, version: str) -> Response:
         with self._lock:
-            entry = self._find(project, secret, "secretmanager.versions.access")
-            if isinstance(entry, Response):
-                return entry
-            found = self._version(entry, version)
-            name = f"projects/{project}/secrets/{secret}"
-            if found is None:
-                return google_error(404, f"Secret Version [{name}/versions/{version}] not found.")
-            number, chosen = found
+            found = self._find_version(project, secret, version, "secretmanager.versions.access")
+            if isinstance(found, Response):
+                return found
+            name, number, chosen = found
             if chosen["state"] != "ENABLED":
                 return google_error(
                     400,
@@ -205,14 +214,10 @@ class SecretManagerStandIn(StandIn):
 
     def get_version(self, request: Request, project: str, secret: str, version: str) -> Response:
         with self._lock:
-            entry = self._find(project, secret, "secretmanager.versions.get")
-            if isinstance(entry, Response):
-                return entry
-            found = self._version(entry, version)
-            name = f"projects/{project}/secrets/{secret}"
-            if found is None:
-                return google_error(404, f"Secret Version [{name}/versions/{version}] not found.")
-            return Response(200, self._version_json(name, *found))
+            found = self._find_version(project, secret, version, "secretmanager.versions.get")
+            if isinstance(found, Response):
+                return found
+            return Response(200, self._version_json(*found))
 
     def list_versions(self, request: Request, project: str, secret: str) -> Response:
         with self._lock:

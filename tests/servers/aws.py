@@ -17,23 +17,15 @@ from secretbridge.config import parse_config
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = MotoServer(tmp_path_factory.mktemp("aws"))
-    server.start()
-    try:
+    with MotoServer(tmp_path_factory.mktemp("aws")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def aws_proxy(moto_server: MotoServer, tmp_path: Path) -> Iterator[FaultProxy]:
     """A fault-injecting reverse proxy in front of moto, for one test."""
-    proxy = FaultProxy(tmp_path, moto_server.url)
-    proxy.start()
-    try:
+    with FaultProxy(tmp_path, moto_server.url) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
 
 
 @pytest.fixture

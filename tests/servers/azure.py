@@ -14,12 +14,8 @@ from dev_env.azure_kv import KeyVaultStandIn
 
 @pytest.fixture(scope="session")
 def azure_kv_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyVaultStandIn]:
-    server = KeyVaultStandIn(tmp_path_factory.mktemp("azure-kv"))
-    server.start()
-    try:
+    with KeyVaultStandIn(tmp_path_factory.mktemp("azure-kv")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -11,9 +11,5 @@ from dev_env.gcp_sm import SecretManagerStandIn
 
 @pytest.fixture(scope="session")
 def gcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretManagerStandIn]:
-    server = SecretManagerStandIn(tmp_path_factory.mktemp("gcp"))
-    server.start()
-    try:
+    with SecretManagerStandIn(tmp_path_factory.mktemp("gcp")) as server:
         yield server
-    finally:
-        server.stop()

@@ -12,9 +12,5 @@ from dev_env.k8s import KubernetesStandIn
 
 @pytest.fixture(scope="session")
 def k8s_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubernetesStandIn]:
-    server = KubernetesStandIn(tmp_path_factory.mktemp("k8s"))
-    server.start()
-    try:
+    with KubernetesStandIn(tmp_path_factory.mktemp("k8s")) as server:
         yield server
-    finally:
-        server.stop()

@@ -13,9 +13,5 @@ from dev_env.vault import VaultServer
 
 @pytest.fixture(scope="session")
 def vault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultServer]:
-    server = VaultServer(tmp_path_factory.mktemp("openbao"))
-    server.start()
-    try:
+    with VaultServer(tmp_path_factory.mktemp("openbao")) as server:
         yield server
-    finally:
-        server.stop()
