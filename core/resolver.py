@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .config import Config, ResolverSettings, Route, load_config
+from .config import Config, ResolverSettings, load_config
 from .errors import (
     AccessDenied,
     ConfigError,
@@ -33,7 +33,7 @@ from .errors import (
     SecretNotFound,
     StoreUnavailable,
 )
-from .naming import Selection, expand_json
+from .naming import Selection, expand_json, rule_for
 from .refs import Reference, looks_like_reference, parse_reference, validate_logical_name
 from .stores import RESERVED_SCHEMES
 from .stores.base import Store, StoreContext, StoredValue, build_options, load_store_class
@@ -235,8 +235,6 @@ class Resolver:
                 raise ConfigError(f"no store named {name!r} is configured")
             cls = load_store_class(name, where=f"{name}:// ")
             options = build_options(cls, {}, where=f"the default {name} store: ")
-            from .naming import rule_for
-
             return cls(name, options, naming=rule_for(name), context=self._context)
         cls = load_store_class(spec.kind, where=f"stores.{name}.")
         return cls(name, spec.options, naming=spec.naming, context=self._context)
@@ -247,9 +245,6 @@ class Resolver:
             if name.startswith(route.prefix):
                 return [route.store]
         return list(self.config.chain)
-
-    def route_for(self, name: str) -> Route | None:
-        return next((r for r in self._routes if name.startswith(r.prefix)), None)
 
     # -------------------------------------------------------------- reads
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -33,7 +32,7 @@ from ..errors import (
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Store, StoreOptions, import_sdk
+from .base import Lazy, Store, StoreOptions, import_sdk
 
 RetryMode = Literal["standard", "adaptive"]
 
@@ -191,25 +190,17 @@ class AwsStore(Store):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._client: Lazy[Any] = Lazy(self._build_client)
 
     # -------------------------------------------------------------- the client
 
     @property
     def client(self) -> Any:
         """The store's boto3 client (built on first use, then shared by every thread)."""
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._build_client()
-                client = self._client
-        return client
+        return self._client.get()
 
     def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
+        client = self._client.take()
         if client is not None:
             client.close()
 

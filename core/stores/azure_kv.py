@@ -47,7 +47,6 @@ import base64
 import binascii
 import random
 import re
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
@@ -60,7 +59,7 @@ from ..errors import (
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Capabilities, Store, StoredValue, StoreOptions, import_sdk
+from .base import Capabilities, Lazy, Store, StoredValue, StoreOptions, import_sdk
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -129,21 +128,14 @@ class KeyVaultStore(Store):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._client: SecretClient | None = None
+        self._client: Lazy[SecretClient] = Lazy(self._build_client)
         self._credential: TokenCredential | None = None
-        self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- the client
 
     @property
     def client(self) -> SecretClient:
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._build_client()
-                client = self._client
-        return client
+        return self._client.get()
 
     def _build_client(self) -> SecretClient:
         options = self.options
@@ -202,9 +194,8 @@ class KeyVaultStore(Store):
         return credential
 
     def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-            credential, self._credential = self._credential, None
+        client = self._client.take()
+        credential, self._credential = self._credential, None
         if client is not None:
             client.close()
         close = getattr(credential, "close", None)

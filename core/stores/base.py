@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ..config import validate
 from ..errors import (
@@ -21,6 +22,33 @@ from ..errors import (
 )
 from ..naming import NamingRule
 from . import BUILTIN_KINDS, ENTRY_POINT_GROUP
+
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A value built on first use, once, even when threads race for it: a store's SDK
+    client, which the resolver's thread pool shares."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+                value = self._value
+        return value
+
+    def take(self) -> T | None:
+        """Hand the value over (to be closed); the next ``get`` builds a new one."""
+        with self._lock:
+            value, self._value = self._value, None
+        return value
 
 
 @dataclass(frozen=True)

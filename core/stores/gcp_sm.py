@@ -25,7 +25,6 @@ import importlib
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,7 +38,7 @@ from ..errors import (
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Capabilities, Store, StoredValue, StoreOptions, import_sdk
+from .base import Capabilities, Lazy, Store, StoredValue, StoreOptions, import_sdk
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _FULL = re.compile(r"projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)")
@@ -91,9 +90,7 @@ class SecretManagerStore(Store):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._client: Any = None
-        self._project: str | None = None
-        self._lock = threading.Lock()
+        self._connection: Lazy[tuple[Any, str]] = Lazy(self._open)
 
     # ------------------------------------------------------------------ the client
 
@@ -101,38 +98,38 @@ class SecretManagerStore(Store):
         return import_sdk("google.cloud.secretmanager", kind=self.kind, extra="gcp")
 
     def _connect(self) -> tuple[Any, str]:
-        with self._lock:
-            if self._client is None:
-                secretmanager = self._sdk()
-                _quiet_payload_logging()
-                credentials, project = self._credentials()
-                from google.api_core.client_options import ClientOptions
+        """The client and the project, built once."""
+        return self._connection.get()
 
-                client_options = (
-                    ClientOptions(api_endpoint=self.options.api_endpoint)
-                    if self.options.api_endpoint
-                    else None
-                )
-                transport: Any = self.options.transport
-                if self.options.anonymous and transport == "grpc":
-                    # A local emulator speaks plain gRPC; production gRPC is always TLS.
-                    grpc = importlib.import_module("grpc")
-                    endpoint = self.options.api_endpoint or ""
-                    endpoint = endpoint.split("://", 1)[-1]
-                    transports = secretmanager.SecretManagerServiceClient.get_transport_class
-                    transport = transports("grpc")(
-                        credentials=credentials, channel=grpc.insecure_channel(endpoint)
-                    )
-                    client = secretmanager.SecretManagerServiceClient(transport=transport)
-                else:
-                    client = secretmanager.SecretManagerServiceClient(
-                        credentials=credentials,
-                        transport=transport,
-                        client_options=client_options,
-                    )
-                self._client, self._project = client, project
-            assert self._project is not None
-            return self._client, self._project
+    def _open(self) -> tuple[Any, str]:
+        secretmanager = self._sdk()
+        _quiet_payload_logging()
+        credentials, project = self._credentials()
+        from google.api_core.client_options import ClientOptions
+
+        client_options = (
+            ClientOptions(api_endpoint=self.options.api_endpoint)
+            if self.options.api_endpoint
+            else None
+        )
+        transport: Any = self.options.transport
+        if self.options.anonymous and transport == "grpc":
+            # A local emulator speaks plain gRPC; production gRPC is always TLS.
+            grpc = importlib.import_module("grpc")
+            endpoint = self.options.api_endpoint or ""
+            endpoint = endpoint.split("://", 1)[-1]
+            transports = secretmanager.SecretManagerServiceClient.get_transport_class
+            transport = transports("grpc")(
+                credentials=credentials, channel=grpc.insecure_channel(endpoint)
+            )
+            client = secretmanager.SecretManagerServiceClient(transport=transport)
+        else:
+            client = secretmanager.SecretManagerServiceClient(
+                credentials=credentials,
+                transport=transport,
+                client_options=client_options,
+            )
+        return client, project
 
     def _credentials(self) -> tuple[Any, str]:
         where = f"stores.{self.name}"
@@ -185,10 +182,9 @@ class SecretManagerStore(Store):
         return credentials, project
 
     def close(self) -> None:
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.transport.close()
+        connection = self._connection.take()
+        if connection is not None:
+            connection[0].transport.close()
 
     # ------------------------------------------------------------------ calls
 

@@ -32,7 +32,6 @@ import base64
 import builtins
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,7 @@ from ..errors import (
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Capabilities, Store, StoredValue, StoreOptions, import_sdk
+from .base import Capabilities, Lazy, Store, StoredValue, StoreOptions, import_sdk
 
 VALUE_KEY = "value"
 BINARY_KEYS = "secretbridge.io/binary-keys"
@@ -101,24 +100,22 @@ class KubernetesStore(Store):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._api: Any = None
-        self._namespace: str | None = None
-        self._lock = threading.Lock()
+        self._connection: Lazy[tuple[Any, str]] = Lazy(self._open)
 
     # ------------------------------------------------------------------ the client
 
     def _connect(self) -> tuple[Any, str]:
-        with self._lock:
-            if self._api is None:
-                kubernetes = import_sdk("kubernetes", kind=self.kind, extra="k8s")
-                client, config = kubernetes.client, kubernetes.config
-                configuration = client.Configuration()
-                namespace = self._load(config, configuration)
-                configuration.retries = self._retry()
-                self._api = client.CoreV1Api(client.ApiClient(configuration))
-                self._namespace = self.options.namespace or namespace or "default"
-            assert self._namespace is not None
-            return self._api, self._namespace
+        """The CoreV1 API client and the default namespace, built once."""
+        return self._connection.get()
+
+    def _open(self) -> tuple[Any, str]:
+        kubernetes = import_sdk("kubernetes", kind=self.kind, extra="k8s")
+        client, config = kubernetes.client, kubernetes.config
+        configuration = client.Configuration()
+        namespace = self._load(config, configuration)
+        configuration.retries = self._retry()
+        api = client.CoreV1Api(client.ApiClient(configuration))
+        return api, self.options.namespace or namespace or "default"
 
     def _load(self, config: Any, configuration: Any) -> str | None:
         """Fill ``configuration`` from the pod or a kubeconfig; returns its namespace."""
@@ -188,10 +185,9 @@ class KubernetesStore(Store):
         return (self.options.timeout, self.options.timeout)
 
     def close(self) -> None:
-        with self._lock:
-            api, self._api = self._api, None
-        if api is not None:
-            api.api_client.close()
+        connection = self._connection.take()
+        if connection is not None:
+            connection[0].api_client.close()
 
     # ------------------------------------------------------------------ paths and errors
 

@@ -83,10 +83,6 @@ class LocalStore(Store):
 
     # ------------------------------------------------------------------ set-up
 
-    @property
-    def initialised(self) -> bool:
-        return self.path.exists()
-
     def init(self) -> bool:
         """Create the key file (unless keys come from elsewhere) and the database.
         Returns False if the store already existed."""

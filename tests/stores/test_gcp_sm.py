@@ -306,7 +306,7 @@ def test_grpc_reads_writes_and_lists(make: Any, gcp_server: Any, project: str) -
     assert store.list() == ["blob"]
     store.health()
     # Served by the gRPC face, not REST: the client holds a gRPC transport.
-    assert type(store._client.transport).__name__ == "SecretManagerServiceGrpcTransport"
+    assert type(store._connect()[0].transport).__name__ == "SecretManagerServiceGrpcTransport"
 
 
 def test_grpc_retries_unavailable_and_resource_exhausted(
