@@ -411,7 +411,7 @@ class Resolver:
         if given, else its route, else the first writable store in the chain."""
         target, physical = self._write_target(ref, store, principal, "write")
         target.check_size(physical, value)
-        version = self._call(target, target.put, physical, value, ref=ref)
+        version = self._call(target, target.put, physical, value, ref=ref, writes_value=True)
         self._cache.clear()
         self._record(principal, "write", ref, target.name, physical, version, "ok")
         return Location(target.name, physical, version)
@@ -628,18 +628,26 @@ class Resolver:
             return error
 
     def _call(
-        self, store: Store, fn: Callable[..., Any], *args: Any, ref: str | None = None
+        self,
+        store: Store,
+        fn: Callable[..., Any],
+        *args: Any,
+        ref: str | None = None,
+        writes_value: bool = False,
     ) -> Any:
         """Call into a store; anything it raises that is not ours becomes StoreUnavailable
-        naming the store and the cause's type and message (SDK messages carry no values)."""
+        naming the store and the cause. A read's cause is kept (SDK read errors carry no
+        values); a write's is reduced to its type, as its text may quote the request."""
         try:
             return fn(*args)
         except SecretBridgeError:
             raise
         except Exception as error:
-            raise StoreUnavailable(
-                f"the store failed: {type(error).__name__}: {error}", ref=ref, store=store.name
-            ) from error
+            cause = type(error).__name__ if writes_value else f"{type(error).__name__}: {error}"
+            failure = StoreUnavailable(f"the store failed: {cause}", ref=ref, store=store.name)
+            if writes_value:
+                raise failure from None
+            raise failure from error
 
     def _wrap(self, store: Store, ref: Reference, physical: str, value: Any) -> Any:
         if isinstance(value, StoredValue):

@@ -498,3 +498,20 @@ def test_audit_sink_object() -> None:
         ("write", "k", "loc"),
         ("read", "secret:k", "loc"),
     ]
+
+
+def test_a_failed_write_never_carries_the_value_in_its_error() -> None:
+    """A store bug that quotes the request in its exception: the resolver reports the
+    failure with the exception's type only, and does not chain it."""
+    import traceback
+
+    resolver = make({"stores": {"loc": {"kind": "local"}}})
+    store = resolver.store("loc")
+
+    def buggy_put(path: str, value: str | bytes) -> str:
+        raise RuntimeError(f"rejected request body {value!r}")
+
+    store.put = buggy_put  # type: ignore[method-assign]
+    with pytest.raises(StoreUnavailable, match="RuntimeError") as caught:
+        resolver.put("k", CANARY)
+    assert CANARY not in "".join(traceback.format_exception(caught.value))
