@@ -249,10 +249,10 @@ def resolve(state: _State, ref: str, as_json: bool) -> None:
 @click.option("--store", help="List one store only.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
-def list_names(state: _State, prefix: str, store: str | None, as_json: bool) -> None:
+def ls(state: _State, prefix: str, store: str | None, as_json: bool) -> None:
     """List logical names under PREFIX, with the store and physical name of each."""
     with _errors():
-        items = state.resolver.list(prefix, store=store)
+        items = state.resolver.list_secrets(prefix, store=store)
         rows = [(item.name, item.store, item.physical) for item in items]
         data = [{"name": n, "store": s, "physical": p} for n, s, p in rows]
         _emit(data, as_json, _table(("NAME", "STORE", "PHYSICAL NAME"), rows) if rows else [])

@@ -12,7 +12,6 @@ hold a different secret under the same name) unless a recent value may be served
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
 import os
@@ -239,7 +238,7 @@ class Resolver:
         cls = load_store_class(spec.kind, where=f"stores.{name}.")
         return cls(name, spec.options, naming=spec.naming, context=self._context)
 
-    def chain_for(self, name: str) -> builtins.list[str]:
+    def chain_for(self, name: str) -> list[str]:
         """The stores a logical name is looked up in, in order: its route, else the chain."""
         for route in self._routes:
             if name.startswith(route.prefix):
@@ -307,7 +306,7 @@ class Resolver:
         keys = list(dict.fromkeys(r if isinstance(r, str) else str(r) for r in refs))
         now = self._clock()
         results: dict[str, Outcome] = {}
-        missing: builtins.list[str] = []
+        missing: list[str] = []
         for key in keys:
             entry = self._entries.get(key)
             if entry is not None and now < entry.expires:
@@ -348,7 +347,7 @@ class Resolver:
         (``SNOWFLAKE/TRANSFORM/PASSWORD`` -> ``TRANSFORM.PASSWORD`` with the prefix
         ``SNOWFLAKE/`` stripped); JSON objects expand to one key per leaf if asked."""
         chosen = Selection.of(selection)
-        names = [item.name for item in self.list(chosen.prefix)]
+        names = [item.name for item in self.list_secrets(chosen.prefix)]
         refs = {name: Reference(name) for name in names}
         resolved = self.get_many([str(r) for r in refs.values()], principal=principal)
         out: dict[str, Secret] = {}
@@ -370,7 +369,7 @@ class Resolver:
                 out[key] = secret
         return out
 
-    def list(self, prefix: str = "", *, store: str | None = None) -> builtins.list[Listing]:
+    def list_secrets(self, prefix: str = "", *, store: str | None = None) -> list[Listing]:
         """Logical names under ``prefix``, from one store, or from every store a name may
         resolve from (a name held by several resolves from the first in its chain)."""
         stores = [store] if store is not None else self._stores_for_prefix(prefix)
@@ -378,7 +377,7 @@ class Resolver:
         for name in stores:
             backend = self.store(name)
             physical_prefix = "" if backend.naming.namespaces else backend.naming.prefix
-            for physical in self._call(backend, backend.list, physical_prefix):
+            for physical in self._call(backend, backend.list_names, physical_prefix):
                 logical = backend.naming.to_logical(physical)
                 if logical is not None and logical.startswith(prefix):
                     found.setdefault(logical, {}).setdefault(name, physical)
@@ -390,7 +389,7 @@ class Resolver:
                 listings.append(Listing(logical, winner, holders[winner]))
         return listings
 
-    def _stores_for_prefix(self, prefix: str) -> builtins.list[str]:
+    def _stores_for_prefix(self, prefix: str) -> list[str]:
         names = list(self.config.chain)
         for route in self._routes:
             if route.prefix.startswith(prefix) or prefix.startswith(route.prefix):
@@ -527,17 +526,17 @@ class Resolver:
         names through their chain, one batch per store per step."""
         out: dict[Reference, Outcome] = {}
         # position in each logical name's chain; explicit refs have a chain of one
-        chains: dict[Reference, builtins.list[str]] = {}
+        chains: dict[Reference, list[str]] = {}
         for ref in refs:
             if ref.store is not None:
                 chains[ref] = [ref.store]
             else:
                 chains[ref] = self.chain_for(ref.path)
-        tried: dict[Reference, builtins.list[str]] = {ref: [] for ref in refs}
+        tried: dict[Reference, list[str]] = {ref: [] for ref in refs}
         step = 0
         pending = set(refs)
         while pending:
-            groups: dict[str, builtins.list[Reference]] = {}
+            groups: dict[str, list[Reference]] = {}
             for ref in pending:
                 groups.setdefault(chains[ref][step], []).append(ref)
             next_pending: set[Reference] = set()
@@ -563,7 +562,7 @@ class Resolver:
             step += 1
         return out
 
-    def _fetch_from(self, store_name: str, refs: builtins.list[Reference]) -> dict[Reference, Any]:
+    def _fetch_from(self, store_name: str, refs: list[Reference]) -> dict[Reference, Any]:
         """One store's share of a lookup: map names, batch or fan out, wrap the values."""
         try:
             store = self.store(store_name)
@@ -591,7 +590,7 @@ class Resolver:
             out[ref] = self._wrap(store, ref, physical[ref], value)
         return out
 
-    def _get_latest(self, store: Store, paths: builtins.list[str]) -> dict[str, Any]:
+    def _get_latest(self, store: Store, paths: list[str]) -> dict[str, Any]:
         if not paths:
             return {}
         size = store.capabilities.batch_size
@@ -607,9 +606,7 @@ class Resolver:
                 out.update(batch)
         return out
 
-    def _map(
-        self, store: Store, items: Sequence[Any], fn: Callable[[Any], Any]
-    ) -> builtins.list[Any]:
+    def _map(self, store: Store, items: Sequence[Any], fn: Callable[[Any], Any]) -> list[Any]:
         """Run ``fn`` over ``items`` with a bounded pool; failures come back as values."""
         if len(items) <= 1:
             return [self._call_safely(store, fn, item) for item in items]

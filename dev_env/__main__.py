@@ -157,7 +157,7 @@ def _check(folder: Path) -> int:
         for name in resolver.config.stores:
             try:
                 resolver.store(name).health()
-                names = resolver.list(store=name)
+                names = resolver.list_secrets(store=name)
                 click.echo(f"ok    {name}: {len(names)} secret(s)")
             except SecretBridgeError as error:
                 failures += 1

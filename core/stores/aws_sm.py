@@ -27,7 +27,6 @@ Options (all optional): see :class:`SecretsManagerOptions` and :class:`AwsOption
 
 from __future__ import annotations
 
-import builtins
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -191,13 +190,13 @@ class SecretsManagerStore(AwsStore):
             f"AWS could not read the secret: {cause}", ref=path, store=self.name
         )
 
-    def list(self, prefix: str = "") -> builtins.list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         args: dict[str, Any] = {"MaxResults": 100}
         if prefix:
             # AWS's name filter is a case-sensitive prefix match; the exact check below
             # also keeps this right where a server matches more loosely.
             args["Filters"] = [{"Key": "name", "Values": [prefix]}]
-        names: builtins.list[str] = []
+        names: list[str] = []
         try:
             for page in self.client.get_paginator("list_secrets").paginate(**args):
                 names.extend(
@@ -209,9 +208,9 @@ class SecretsManagerStore(AwsStore):
             raise self.translate(error) from error
         return sorted(set(names))
 
-    def versions(self, path: str) -> builtins.list[str]:
+    def versions(self, path: str) -> list[str]:
         """Version ids of ``path``, oldest first (versions without a stage included)."""
-        found: builtins.list[tuple[Any, str]] = []
+        found: list[tuple[Any, str]] = []
         args: dict[str, Any] = {"SecretId": path, "IncludeDeprecated": True, "MaxResults": 100}
         try:
             while True:  # botocore has no paginator for this operation
@@ -312,7 +311,7 @@ def _stored(response: dict[str, Any]) -> StoredValue:
     return StoredValue(value, str(version) if version else None)
 
 
-def _requested_by(item: dict[str, Any], chunk: Sequence[str]) -> builtins.list[str]:
+def _requested_by(item: dict[str, Any], chunk: Sequence[str]) -> list[str]:
     """The ids in ``chunk`` that ``item`` answers: by name, full ARN or partial ARN."""
     name, arn = str(item.get("Name", "")), str(item.get("ARN", ""))
     exact = [path for path in chunk if path in (name, arn)]

@@ -24,7 +24,6 @@ Options (all optional): see :class:`ParameterStoreOptions` and :class:`AwsOption
 
 from __future__ import annotations
 
-import builtins
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -102,7 +101,7 @@ class ParameterStore(AwsStore):
                 for path in chunk:
                     out[path] = type(failure)(failure.message, ref=path, store=self.name)
                 continue
-            by_name: dict[str, builtins.list[str]] = {}
+            by_name: dict[str, list[str]] = {}
             for path in chunk:
                 by_name.setdefault(_canonical(path), []).append(path)
             for parameter in response.get("Parameters", []):
@@ -123,7 +122,7 @@ class ParameterStore(AwsStore):
                     out[path] = error
         return {path: out[path] for path in paths}
 
-    def list(self, prefix: str = "") -> builtins.list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         names: set[str] = set()
         client = self.client
         try:
@@ -146,7 +145,7 @@ class ParameterStore(AwsStore):
             raise self.translate(error) from error
         return sorted(name for name in names if name.startswith(prefix))
 
-    def versions(self, path: str) -> builtins.list[str]:
+    def versions(self, path: str) -> list[str]:
         """Version numbers of ``path``, oldest first."""
         numbers: set[int] = set()
         try:

@@ -230,7 +230,7 @@ class KeyVaultStore(Store):
                 ) from None
         return StoredValue(value, secret.properties.version)
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         try:
             return sorted(
                 properties.name

@@ -120,7 +120,7 @@ class Store(ABC):
         return out
 
     @abstractmethod
-    def list(self, prefix: str = "") -> Iterable[str]:
+    def list_names(self, prefix: str = "") -> Iterable[str]:
         """Physical names that start with ``prefix``."""
 
     def put(self, path: str, value: str | bytes) -> str | None:
@@ -132,7 +132,7 @@ class Store(ABC):
 
     def health(self) -> None:
         """Raise StoreUnavailable (with the reason) if the store cannot serve reads."""
-        self.list()
+        self.list_names()
 
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release connections and clients."""

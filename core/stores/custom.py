@@ -77,7 +77,7 @@ class CustomStore(Store):
             for path in paths
         }
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         return sorted(name for name in self._secrets() if name.startswith(prefix))
 
 

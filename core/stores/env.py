@@ -41,5 +41,5 @@ class EnvStore(Store):
             for path in paths
         }
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         return sorted(name for name in os.environ if name.startswith(prefix))

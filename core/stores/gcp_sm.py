@@ -20,7 +20,6 @@ connections, up to ``max_attempts`` tries within ``deadline`` seconds; each try 
 
 from __future__ import annotations
 
-import builtins
 import importlib
 import json
 import logging
@@ -313,7 +312,7 @@ class SecretManagerStore(Store):
         except UnicodeDecodeError:
             return StoredValue(data, number)
 
-    def list(self, prefix: str = "") -> builtins.list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         client, project = self._connect()
         request: dict[str, Any] = {
             "parent": f"projects/{project}",
@@ -322,7 +321,7 @@ class SecretManagerStore(Store):
         if self.options.filter:
             request["filter"] = self.options.filter
         pager = self._call(client.list_secrets, request, path=prefix)
-        names: builtins.list[str] = []
+        names: list[str] = []
         try:
             for secret in pager:
                 secret_id = secret.name.rsplit("/", 1)[-1]
@@ -332,7 +331,7 @@ class SecretManagerStore(Store):
             raise self._translate(error, prefix, None) from None
         return sorted(names)
 
-    def versions(self, path: str) -> builtins.list[str]:
+    def versions(self, path: str) -> list[str]:
         """The version numbers of a secret, oldest first (enabled or not)."""
         client, project = self._connect()
         request = {"parent": self._secret_name(path, project), "page_size": 1000}
@@ -412,7 +411,7 @@ def crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
-def _crc_table() -> builtins.list[int]:
+def _crc_table() -> list[int]:
     table = []
     for n in range(256):
         c = n

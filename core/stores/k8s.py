@@ -29,7 +29,6 @@ asks for metadata only (``PartialObjectMetadataList``), so it never transfers va
 from __future__ import annotations
 
 import base64
-import builtins
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -280,7 +279,7 @@ class KubernetesStore(Store):
             document[key] = value if isinstance(value, str) else encoded
         return StoredValue(json.dumps(document, ensure_ascii=False))
 
-    def list(self, prefix: str = "") -> builtins.list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         api, namespace = self._connect()
         parts = prefix.split("/")
         if len(parts) >= 3:  # keys of one Secret

@@ -14,7 +14,6 @@ beside the database, created by ``init``.
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import os
 import re
@@ -110,7 +109,7 @@ class LocalStore(Store):
             return f"keys from ${KEY_ENV}"
         return f"key file {self.key_file}"
 
-    def _configured_keys(self) -> builtins.list[bytes] | None:
+    def _configured_keys(self) -> list[bytes] | None:
         raw = self.options.key
         if raw is not None:
             raw = resolve_indirection(raw, where=f"stores.{self.name}.key")
@@ -123,7 +122,7 @@ class LocalStore(Store):
             raise ConfigError(f"stores.{self.name}.key: no Fernet key given")
         return keys
 
-    def _keys(self) -> builtins.list[bytes]:
+    def _keys(self) -> list[bytes]:
         keys = self._configured_keys()
         if keys is not None:
             return keys
@@ -237,7 +236,7 @@ class LocalStore(Store):
 
     # ------------------------------------------------------------------ reads
 
-    def _query(self, sql: str, params: Sequence[Any]) -> builtins.list[Any]:
+    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         with self._lock:
             try:
                 conn = self._connect()
@@ -280,14 +279,14 @@ class LocalStore(Store):
             out.setdefault(path, self.not_found(path))
         return out
 
-    def list(self, prefix: str = "") -> builtins.list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         rows = self._query(
             "SELECT DISTINCT name FROM secrets WHERE substr(name, 1, ?) = ? ORDER BY name",
             (len(prefix), prefix),
         )
         return [name for (name,) in rows]
 
-    def versions(self, path: str) -> builtins.list[str]:
+    def versions(self, path: str) -> list[str]:
         rows = self._query("SELECT version FROM secrets WHERE name = ? ORDER BY version", (path,))
         return [str(number) for (number,) in rows]
 
@@ -298,7 +297,7 @@ class LocalStore(Store):
         if not rows:
             self._cipher()
 
-    def _query_strict(self, sql: str) -> builtins.list[Any]:
+    def _query_strict(self, sql: str) -> list[Any]:
         with self._lock:
             conn = self._connect()
             try:

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import builtins
 import json
 import os
 import re
@@ -203,31 +202,31 @@ class VaultStore(Store):
 
         return self._call(read, path, mount=mount, missing=lambda: self.not_found(path, version))
 
-    def list(self, prefix: str = "") -> builtins.list[str]:
+    def list_names(self, prefix: str = "") -> list[str]:
         if self._mount is not None:
             return sorted(self._walk(self._mount, prefix, ""))
         head, sep, rest = prefix.partition("/")
         if sep:
             return sorted(self._walk(head, rest, f"{head}/"))
-        found: builtins.list[str] = []
+        found: list[str] = []
         for mount in self._kv_mounts():
             if mount.startswith(head) and "/" not in mount:
                 found.extend(self._walk(mount, "", f"{mount}/"))
         return sorted(found)
 
-    def _walk(self, mount: str, prefix: str, outer: str) -> builtins.list[str]:
+    def _walk(self, mount: str, prefix: str, outer: str) -> list[str]:
         """Every secret under ``mount`` whose path starts with ``prefix``: LIST the
         folder the prefix ends in, then only the sub-folders that can hold matches."""
         v2 = self.options.kv_version == 2
-        found: builtins.list[str] = []
+        found: list[str] = []
         folders = [prefix[: prefix.rfind("/") + 1]]
         while folders:
             folder = folders.pop()
 
-            def list_folder(client: _Client, folder: str = folder) -> builtins.list[str]:
+            def list_folder(client: _Client, folder: str = folder) -> list[str]:
                 engine = client.secrets.kv.v2 if v2 else client.secrets.kv.v1
                 response = engine.list_secrets(path=folder, mount_point=mount)
-                return builtins.list((response or {}).get("data", {}).get("keys") or [])
+                return list((response or {}).get("data", {}).get("keys") or [])
 
             keys = self._call(list_folder, outer + folder, mount=mount, missing=list)
             for key in keys:
@@ -239,7 +238,7 @@ class VaultStore(Store):
                     found.append(outer + full)
         return found
 
-    def _kv_mounts(self) -> builtins.list[str]:
+    def _kv_mounts(self) -> list[str]:
         """The KV mounts of this store's version that the token can see."""
 
         def mounts(client: _Client) -> dict[str, Any]:

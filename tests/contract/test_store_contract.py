@@ -203,14 +203,16 @@ def test_list_by_prefix_returns_exactly_the_matching_names(harness: Any, ns: str
     expected = sorted(p for p in physical.values() if p.startswith(prefix))
     assert len(expected) == 4, expected
 
-    assert sorted(h.store.list(prefix)) == expected
-    assert list(h.store.list(physical[f"{ns}/lst/b/c"])) == [physical[f"{ns}/lst/b/c"]]
-    assert list(h.store.list(h.physical(f"{ns}/nothing_here"))) == []
-    everything = set(h.store.list())
+    assert sorted(h.store.list_names(prefix)) == expected
+    assert list(h.store.list_names(physical[f"{ns}/lst/b/c"])) == [physical[f"{ns}/lst/b/c"]]
+    assert list(h.store.list_names(h.physical(f"{ns}/nothing_here"))) == []
+    everything = set(h.store.list_names())
     assert set(physical.values()) <= everything
     assert h.physical(f"{ns}/canary") in everything
 
-    listed = [item for item in h.resolver.list(store=h.name) if item.physical.startswith(prefix)]
+    listed = [
+        item for item in h.resolver.list_secrets(store=h.name) if item.physical.startswith(prefix)
+    ]
     assert sorted(item.physical for item in listed) == expected
     for item in listed:
         assert item.store == h.name
@@ -290,7 +292,7 @@ def test_put_and_delete_where_writable(harness: Any, ns: str) -> None:
     if h.caps.versions:
         assert first and second and first != second
         assert got.version == second
-    assert physical in h.store.list(physical)
+    assert physical in h.store.list_names(physical)
 
     h.store.delete(physical)
     with h.raises(SecretNotFound) as info:
@@ -299,7 +301,7 @@ def test_put_and_delete_where_writable(harness: Any, ns: str) -> None:
     if h.caps.versions:
         with h.raises(SecretNotFound):
             h.store.get(physical, first)
-    assert physical not in h.store.list(physical)
+    assert physical not in h.store.list_names(physical)
     with h.raises(SecretNotFound) as info:
         h.store.delete(physical)
     assert (info.value.ref, info.value.store) == (physical, h.name)
@@ -466,7 +468,7 @@ def test_awkward_names(harness: Any, ns: str, suffix: str) -> None:
     h.seed(physical, value)
     assert h.store.get(physical).value == value
     assert h.store.get_many([physical])[physical].value == value
-    assert physical in h.store.list(physical)
+    assert physical in h.store.list_names(physical)
     assert h.resolver.get(store_ref(h, physical)).reveal() == value
     secret = h.resolver.get(logical_ref(logical))
     assert (secret.reveal(), secret.store, secret.name) == (value, h.name, physical)
@@ -485,8 +487,8 @@ def test_a_name_that_is_a_prefix_of_another(harness: Any, ns: str) -> None:
     assert [batch[p].value for p in (short, longer, deeper)] == [
         f"{p}-{h.canary}" for p in (short, longer, deeper)
     ]
-    assert sorted(h.store.list(short)) == sorted([short, longer, deeper])
-    assert list(h.store.list(longer)) == [longer]
+    assert sorted(h.store.list_names(short)) == sorted([short, longer, deeper])
+    assert list(h.store.list_names(longer)) == [longer]
     for absent in (h.physical(f"{ns}/d"), h.physical(f"{ns}/db_admin_x")):
         with h.raises(SecretNotFound):
             h.store.get(absent)

@@ -250,7 +250,7 @@ def test_put_creates_then_adds_versions_and_delete_keeps_a_recovery_window(
         store.get(name)
     with pytest.raises(SecretNotFound):
         store.delete(name)
-    assert name not in store.list(ns)
+    assert name not in store.list_names(ns)
 
     third = store.put(name, f"three-{CANARY}")  # restores, then writes
     assert store.get(name).value == f"three-{CANARY}" and store.get(name).version == third
@@ -278,9 +278,9 @@ def test_list_follows_pages(aws_resolver: MakeResolver, sm: Any, ns: str) -> Non
     seed(sm, f"{ns}/manyx", "x")
     store = store_of(aws_resolver("aws-sm"))
     calls = Calls(store.client)
-    assert store.list(f"{ns}/many/") == names
+    assert store.list_names(f"{ns}/many/") == names
     assert calls.count()["ListSecrets"] >= 2, "130 names take two pages of 100"
-    assert store.list(f"{ns}/many") == [*names, f"{ns}/manyx"]
+    assert store.list_names(f"{ns}/many") == [*names, f"{ns}/manyx"]
 
 
 # ------------------------------------------------------------------ faults on the wire

@@ -132,12 +132,17 @@ def test_path_listing_and_prefix_listing(aws_resolver: MakeResolver, ssm: Any, n
     store = store_of(aws_resolver("aws-ssm"))
     calls = Calls(store.client)
 
-    assert store.list(f"{ns}/app/") == [f"{ns}/app/a", f"{ns}/app/b/c"]
+    assert store.list_names(f"{ns}/app/") == [f"{ns}/app/a", f"{ns}/app/b/c"]
     assert set(calls.count()) == {"GetParametersByPath"}
     assert calls.params[0][1] == {"Path": f"{ns}/app", "Recursive": True, "WithDecryption": False}
 
     calls.calls.clear()
-    assert store.list(f"{ns}/app") == [f"{ns}/app/a", f"{ns}/app/b/c", f"{ns}/app2", f"{ns}/appx.y"]
+    assert store.list_names(f"{ns}/app") == [
+        f"{ns}/app/a",
+        f"{ns}/app/b/c",
+        f"{ns}/app2",
+        f"{ns}/appx.y",
+    ]
     assert set(calls.count()) == {"DescribeParameters"}
 
 
@@ -147,10 +152,10 @@ def test_path_listing_follows_pages(aws_resolver: MakeResolver, ssm: Any, ns: st
         seed(ssm, name, "x", kind="String")
     store = store_of(aws_resolver("aws-ssm"))
     calls = Calls(store.client)
-    assert store.list(f"{ns}/many/") == names
+    assert store.list_names(f"{ns}/many/") == names
     assert calls.count()["GetParametersByPath"] >= 3, "pages of 10"
     calls.calls.clear()
-    assert store.list(f"{ns}/many") == names
+    assert store.list_names(f"{ns}/many") == names
     assert calls.count()["DescribeParameters"] >= 1
 
 

@@ -415,10 +415,10 @@ def test_list_follows_next_links_across_pages(azure_kv: KeyVaultStandIn, make: M
         store.put(name, CANARY)
     azure_kv.page_size = 4
     before = azure_kv.count("GET", "/secrets")
-    listed = store.list(prefix)
+    listed = store.list_names(prefix)
     assert listed == names
     pages = azure_kv.count("GET", "/secrets") - before
-    total = len(store.list())
+    total = len(store.list_names())
     assert pages >= 4, pages
     assert total >= 13
 
@@ -428,7 +428,7 @@ def test_disabled_secrets_are_not_listed_and_cannot_be_read(make: Make, seed: An
     prefix = unique("dis")
     seed.set_secret(f"{prefix}-on", CANARY)
     seed.set_secret(f"{prefix}-off", CANARY, enabled=False)
-    assert store.list(prefix) == [f"{prefix}-on"]
+    assert store.list_names(prefix) == [f"{prefix}-on"]
     with pytest.raises(AccessDenied, match="SecretDisabled") as info:
         store.get(f"{prefix}-off")
     no_canary(info.value)

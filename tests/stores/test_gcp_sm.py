@@ -141,9 +141,9 @@ def test_paging_through_list_secrets(make: Any, gcp_server: Any, project: str) -
     for name in names:
         seed(gcp_server, project, name, b"x")
     before = gcp_server.count("GET", f"/projects/{project}/secrets")
-    assert store.list("p") == names[:10]
-    assert store.list() == names
-    assert store.list("nothing") == []
+    assert store.list_names("p") == names[:10]
+    assert store.list_names() == names
+    assert store.list_names("nothing") == []
     pages = gcp_server.count("GET", f"/projects/{project}/secrets") - before
     assert pages == 3 * 4, "every list call walks 4 pages of 3"
 
@@ -300,10 +300,10 @@ def test_grpc_reads_writes_and_lists(make: Any, gcp_server: Any, project: str) -
     assert store.get("blob").value == blob
     assert store.versions("db") == ["1", "2"]
     before = gcp_server.count("GET", f"/projects/{project}/secrets")
-    assert store.list() == ["blob", "db"]
+    assert store.list_names() == ["blob", "db"]
     assert gcp_server.count("GET", f"/projects/{project}/secrets") - before == 1
     store.delete("db")
-    assert store.list() == ["blob"]
+    assert store.list_names() == ["blob"]
     store.health()
     # Served by the gRPC face, not REST: the client holds a gRPC transport.
     assert type(store._connect()[0].transport).__name__ == "SecretManagerServiceGrpcTransport"

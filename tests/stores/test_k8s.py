@@ -156,11 +156,11 @@ def test_list_names_namespaces_and_keys_with_paging(make: Any, k8s_server: Any, 
     create(k8s_server, ns, "other", {"value": b"x"})
     store = make(page_size=2)
     before = k8s_server.count("GET", f"/namespaces/{ns}/secrets")
-    assert store.list("svc-") == [f"svc-{i}" for i in range(5)]
+    assert store.list_names("svc-") == [f"svc-{i}" for i in range(5)]
     assert k8s_server.count("GET", f"/namespaces/{ns}/secrets") - before == 3  # 6 names, 2 a page
-    assert store.list(f"{ns}/oth") == [f"{ns}/other"]
-    assert store.list(f"{ns}/svc-1/") == [f"{ns}/svc-1/a", f"{ns}/svc-1/b"]
-    assert store.list("nothing") == []
+    assert store.list_names(f"{ns}/oth") == [f"{ns}/other"]
+    assert store.list_names(f"{ns}/svc-1/") == [f"{ns}/svc-1/a", f"{ns}/svc-1/b"]
+    assert store.list_names("nothing") == []
 
 
 def test_bad_paths_and_versions(make: Any) -> None:

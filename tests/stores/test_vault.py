@@ -378,9 +378,9 @@ def test_kv_v1_mount(vault: Setup, root_env: str, app: str, tmp_path: Path) -> N
     assert raw["data"] == {"value": f"two-{CANARY}"}
     with pytest.raises(InvalidReference, match="no versions"):
         store.get(path, "1")
-    assert store.list(f"{KV1_MOUNT}/{app}/") == [path]
-    assert path in store.list("")  # every KV v1 mount the token sees
-    assert not any(p.startswith(f"{KV2_MOUNT}/") for p in store.list(""))
+    assert store.list_names(f"{KV1_MOUNT}/{app}/") == [path]
+    assert path in store.list_names("")  # every KV v1 mount the token sees
+    assert not any(p.startswith(f"{KV2_MOUNT}/") for p in store.list_names(""))
     store.delete(path)
     with pytest.raises(SecretNotFound):
         store.get(path)
@@ -394,18 +394,18 @@ def test_kv_version_mismatch_is_a_config_error(vault: Setup, root_env: str, tmp_
         v2_on_v1.get("anything")
     v1_on_v2 = store_for(tmp_path, url=vault.server.url, kv_version=1, token=root_env)
     with pytest.raises(ConfigError, match=r"mount 'secret' is KV version 2"):
-        v1_on_v2.list("secret/")
+        v1_on_v2.list_names("secret/")
 
 
 def test_list_without_a_mount_option(vault: Setup, root_env: str, app: str, tmp_path: Path) -> None:
     store = store_for(tmp_path, url=vault.server.url, token=root_env)
     for name in ("a", "b/c", "bb"):
         vault.write(f"{app}/{name}", {"value": name})
-    assert store.list(f"secret/{app}/b") == [f"secret/{app}/b/c", f"secret/{app}/bb"]
-    everything = store.list()
+    assert store.list_names(f"secret/{app}/b") == [f"secret/{app}/b/c", f"secret/{app}/bb"]
+    everything = store.list_names()
     assert f"secret/{app}/a" in everything
-    assert store.list("sec")[: len(everything)] == everything
-    assert store.list("kv") == [] or all(p.startswith("kv") for p in store.list("kv"))
+    assert store.list_names("sec")[: len(everything)] == everything
+    assert store.list_names("kv") == [] or all(p.startswith("kv") for p in store.list_names("kv"))
 
 
 # ------------------------------------------------------------------ authentication
@@ -655,7 +655,7 @@ def test_namespace(vault: Setup, root_env: str, tmp_path: Path) -> None:
             time.sleep(0.1)
     store = store_for(tmp_path, url=vault.server.url, namespace=namespace, token=root_env)
     assert store.get("kv/db").value == "ns-value"
-    assert store.list("kv/") == ["kv/db"]
+    assert store.list_names("kv/") == ["kv/db"]
     outside = store_for(tmp_path, url=vault.server.url, token=root_env)
     with pytest.raises(SecretNotFound):
         outside.get("kv/db")
@@ -813,7 +813,7 @@ def test_a_404_that_is_not_from_vault_is_not_a_missing_secret(
             store.get("secret/app/db")
         assert (info.value.ref, info.value.store) == ("secret/app/db", "v")
         with pytest.raises(StoreUnavailable):
-            store.list("secret/app/")
+            store.list_names("secret/app/")
     finally:
         server.stop()
 
@@ -866,7 +866,7 @@ def test_dev_env_config_and_demo(vault: Setup, monkeypatch: pytest.MonkeyPatch) 
         assert (conn.conn_type, conn.host, conn.port) == ("postgres", "db.internal", 5432)
         assert resolver.get("secret:variables/vault_batch_size").reveal() == "250"
         assert resolver.get("secret:teams/analytics/warehouse#user").reveal() == "analyst"
-        names = {item.name for item in resolver.list("connections/")}
+        names = {item.name for item in resolver.list_secrets("connections/")}
         assert "connections/vault_pg" in names
     assert not (Path.home() / ".vault-token").exists() or "vault" not in str(Path.home())
     assert not (server.workdir / ".vault-token").exists()

@@ -541,7 +541,7 @@ def test_an_uninitialised_store(make: Callable[..., LocalStore], isolated_home: 
     with pytest.raises(SecretNotFound) as info:
         store.get("db")
     assert (info.value.ref, info.value.store) == ("db", STORE)
-    assert list(store.list()) == []
+    assert list(store.list_names()) == []
     assert isinstance(store.get_many(["db"])["db"], SecretNotFound)
     with pytest.raises(StoreUnavailable, match="secretbridge init"):
         store.health()

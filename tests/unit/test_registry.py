@@ -31,7 +31,7 @@ class GreetingStore(Store):
             raise self.not_found(path)
         return StoredValue(f"{self.options.greeting}, {path}", version="1")
 
-    def list(self, prefix=""):
+    def list_names(self, prefix=""):
         return [n for n in ("world", "team") if n.startswith(prefix)]
 """
 
@@ -58,7 +58,7 @@ def test_plugin_store_registers_by_entry_point(plugin_on_path: Path) -> None:
         secret = resolver.get("secret:world")
         assert (secret.reveal(), secret.store, secret.version) == ("hey, world", "hi", "1")
         assert resolver.get("hi://team").reveal() == "hey, team"
-        assert [item.name for item in resolver.list()] == ["team", "world"]
+        assert [item.name for item in resolver.list_secrets()] == ["team", "world"]
 
 
 def test_plugin_options_are_validated(plugin_on_path: Path) -> None:
