@@ -7,7 +7,7 @@ UV := $(BOOT)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck pytest unit bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -27,10 +27,13 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 
-unit: $(VENV)/.synced
+pytest: $(VENV)/.synced  ## every test: unit, cli, stores over the wire, contract, e2e
 	$(BIN)/pytest
 
-test: lint typecheck unit
+unit: $(VENV)/.synced  ## only the tests that need no server (seconds)
+	$(BIN)/pytest tests/unit tests/cli
+
+test: lint typecheck pytest
 
 bench: $(VENV)/.synced
 	$(BIN)/python -m bench
