@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class SecretBridgeError(Exception):
     """Base of every error secretbridge raises on purpose.
@@ -68,3 +71,19 @@ class ReadOnlyStore(SecretBridgeError):
 class InvalidSecretValue(SecretBridgeError, ValueError):
     """A value has the wrong shape for its use (not JSON, not a connection); the message
     says what was expected, never what the value was."""
+
+
+@contextmanager
+def unchained() -> Iterator[None]:
+    """Drop the chain of a :class:`SecretBridgeError` leaving the block.
+
+    ``raise X from None`` inside an ``except`` block hides the handled error from the
+    traceback but still keeps it as ``X.__context__``, and that error may hold the value
+    (a ``JSONDecodeError`` keeps the whole document in ``.doc``, urllib quotes the URI,
+    ``UnicodeDecodeError`` keeps the bytes). Wrap such a block in ``with unchained():``.
+    """
+    try:
+        yield
+    except SecretBridgeError as error:
+        error.__cause__ = error.__context__ = None
+        raise
