@@ -2,8 +2,13 @@
 
 Values never travel on the command line (they would land in shell history and ``ps``):
 ``put`` reads them from a file or standard input, and only ``get --reveal`` prints one.
-Exit codes: 0 ok, 1 other error, 2 bad input or config, 3 not found, 4 access denied,
-5 store unavailable.
+Exit codes: 0 ok, 1 other error, 2 bad input or config (a malformed name or reference,
+an unusable value, a config error, a write to a read-only store), 3 not found, 4 access
+denied, 5 store unavailable.
+
+A bare NAME is read exactly as ``secret:NAME`` in every command: ``#`` starts a field and
+``%23`` writes a '#' that belongs to the name. Errors about what was typed name the
+argument and the character position, never the text: it may be a value typed by mistake.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from .errors import (
     ConfigError,
     InvalidReference,
     InvalidSecretValue,
+    ReadOnlyStore,
     SecretBridgeError,
     SecretNotFound,
     StoreUnavailable,
+    unchained,
 )
-from .refs import Reference
+from .refs import Reference, parse_name
 from .resolver import Resolver
 from .stores.local import LocalStore
 from .values import Secret
@@ -37,6 +44,7 @@ EXIT_CODES: tuple[tuple[type[SecretBridgeError], int], ...] = (
     (InvalidReference, 2),
     (InvalidSecretValue, 2),
     (ConfigError, 2),
+    (ReadOnlyStore, 2),
     (SecretNotFound, 3),
     (AccessDenied, 4),
     (StoreUnavailable, 5),
@@ -79,13 +87,19 @@ def _emit(data: Any, as_json: bool, lines: Sequence[str]) -> None:
             click.echo(line)
 
 
-def _reference(state: _State, text: str) -> Reference:
-    """A reference as typed: ``secret:NAME``, ``STORE://PATH``, or a bare logical name
-    (optionally with ``#field``), which the command line reads as ``secret:NAME``."""
-    parsed = state.resolver.parse(text)
-    if parsed is None:
-        parsed = state.resolver.parse(f"secret:{text}")
-    assert parsed is not None
+@unchained()  # the parser's error holds the text as ``ref``
+def _reference(state: _State, text: str, argument: str, *, whole: bool = False) -> Reference:
+    """``text`` as typed: ``secret:NAME``, ``STORE://PATH``, or a bare NAME read as
+    ``secret:NAME``. ``whole``: a name to write or delete, without #field or ?version."""
+    try:
+        parsed = state.resolver.parse(text) or parse_name(text)
+    except InvalidReference as error:
+        raise InvalidReference(f"{argument}: {error.message}") from None
+    if whole and (parsed.field is not None or parsed.version is not None):
+        raise InvalidReference(
+            f"{argument}: a whole name is written or deleted, not a #field or ?version; "
+            "write a '#' that belongs to the name as %23"
+        )
     return parsed
 
 
@@ -114,7 +128,27 @@ def _describe(secret: Secret) -> dict[str, Any]:
     return info
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Command(click.Command):
+    """Refuses extra arguments without repeating them (click quotes them): one may be a
+    value typed on the command line by mistake."""
+
+    allow_extra_args = True
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        extra = super().parse_args(ctx, args)
+        if extra and not ctx.resilient_parsing:
+            ctx.fail(
+                f"{len(extra)} unexpected extra argument(s), not shown in case one is a value; "
+                "values are read from -f FILE or standard input, never from the command line"
+            )
+        return extra
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config",
@@ -171,6 +205,7 @@ def put(
     """Store a new version of NAME. The value comes from -f FILE or standard input,
     never from the command line."""
     with _errors():
+        ref = str(_reference(state, name, "NAME", whole=True))
         if source is None and sys.stdin.isatty():
             value: str | bytes = click.prompt(
                 "Value", hide_input=True, confirmation_prompt=True, err=True
@@ -179,8 +214,8 @@ def put(
             raw = (source if source is not None else sys.stdin.buffer).read()
             value = _decode(raw, keep_newline)
         if not value:
-            raise InvalidSecretValue("the value is empty; nothing was stored", ref=name)
-        location = state.resolver.put(name, value, store=store)
+            raise InvalidSecretValue("the value is empty; nothing was stored", ref=ref)
+        location = state.resolver.put(ref, value, store=store)
         version = f", version {location.version}" if location.version else ""
         click.echo(f"stored {name} in store {location.store!r} as {location.name!r}{version}")
 
@@ -203,7 +238,7 @@ def _decode(raw: bytes, keep_newline: bool) -> str | bytes:
 def get(state: _State, ref: str, reveal: bool, as_json: bool) -> None:
     """Show a secret's metadata (store, name, version, type); --reveal prints its value."""
     with _errors():
-        secret = state.resolver.get(_reference(state, ref))
+        secret = state.resolver.get(_reference(state, ref, "REF"))
         if reveal:
             out = sys.stdout.buffer
             out.write(secret.reveal_bytes())
@@ -225,7 +260,7 @@ def get(state: _State, ref: str, reveal: bool, as_json: bool) -> None:
 def resolve(state: _State, ref: str, as_json: bool) -> None:
     """Say where REF resolves: store, physical name, version. Never the value."""
     with _errors():
-        parsed = _reference(state, ref)
+        parsed = _reference(state, ref, "REF")
         resolver = state.resolver
         secret = resolver.get(parsed)
         chain = [parsed.store] if parsed.store else resolver.chain_for(parsed.path)
@@ -274,11 +309,12 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str
 def rm(state: _State, name: str, store: str | None, yes: bool) -> None:
     """Delete every version of NAME."""
     with _errors():
+        ref = str(_reference(state, name, "NAME", whole=True))
         if not yes:
             if not sys.stdin.isatty():
                 raise InvalidReference("refusing to delete without --yes (no terminal to ask)")
             click.confirm(f"Delete every version of {name}?", abort=True, err=True)
-        location = state.resolver.delete(name, store=store)
+        location = state.resolver.delete(ref, store=store)
         click.echo(f"deleted {name} from store {location.store!r} ({location.name!r})")
 
 

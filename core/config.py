@@ -25,6 +25,7 @@ Every validation error names the key (``stores.vault.timeout: expected `float`..
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, MissingDependency
+from .errors import ConfigError, MissingDependency, unchained
 from .naming import NamingRule, rule_for
 from .refs import is_store_name
 
@@ -82,7 +83,7 @@ class AuditSettings:
 @dataclass(frozen=True)
 class _File:
     resolver: ResolverSettings = field(default_factory=ResolverSettings)
-    stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stores: dict[str, Any] = field(default_factory=dict)  # checked per store, naming it
     routes: list[Route] = field(default_factory=list)
     namespaces: Namespaces = field(default_factory=Namespaces)
     audit: AuditSettings | None = None
@@ -133,6 +134,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return parse_config(_decode(source, text), source=source)
 
 
+@unchained()  # the parsers' errors keep the document, and a config may hold a token
 def _decode(source: Path, text: bytes) -> Any:
     if source.suffix in (".yaml", ".yml"):
         try:
@@ -144,7 +146,11 @@ def _decode(source: Path, text: bytes) -> Any:
         try:
             return yaml.safe_load(text) or {}
         except yaml.YAMLError as error:
-            raise ConfigError(f"{source}: not valid YAML: {error}") from None
+            # Not str(error): it quotes the offending line of the file.
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(error, "problem", None) or type(error).__name__
+            raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
@@ -177,8 +183,10 @@ def parse_config(document: Any, *, source: Path | None = None) -> Config:
             raise ConfigError(f"{prefix}stores.{name}: expected a table of settings")
         settings = dict(settings)
         kind = settings.pop("kind", None)
-        if not isinstance(kind, str):
+        if kind is None:
             raise ConfigError(f"{where}kind: missing; every store needs a kind (e.g. 'local')")
+        if not isinstance(kind, str):
+            raise ConfigError(f"{where}kind: expected a string such as 'local'")
         naming = settings.pop("naming", None) or {}
         if not isinstance(naming, Mapping):
             raise ConfigError(f"{where}naming: expected a table such as {{ preset = 'airflow' }}")
@@ -199,7 +207,7 @@ def parse_config(document: Any, *, source: Path | None = None) -> Config:
             raise ConfigError(f"{prefix}routes[{index}].store: no store named {route.store!r}")
         if not route.prefix:
             raise ConfigError(f"{prefix}routes[{index}].prefix: must not be empty")
-    _check_positive(raw.resolver, prefix)
+    _check_resolver(raw.resolver, prefix)
 
     base_dir = source.parent.resolve() if source else Path.cwd()
     return Config(
@@ -215,10 +223,13 @@ def parse_config(document: Any, *, source: Path | None = None) -> Config:
     )
 
 
-def _check_positive(settings: ResolverSettings, prefix: str) -> None:
+def _check_resolver(settings: ResolverSettings, prefix: str) -> None:
     for key in ("cache_ttl", "miss_ttl", "stale_if_error"):
-        if getattr(settings, key) < 0:
-            raise ConfigError(f"{prefix}resolver.{key}: must be zero or more seconds")
+        seconds = getattr(settings, key)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ConfigError(
+                f"{prefix}resolver.{key}: must be a finite number of seconds, zero or more"
+            )
     for key in ("max_entries", "max_workers"):
         if getattr(settings, key) < 1:
             raise ConfigError(f"{prefix}resolver.{key}: must be at least 1")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from .errors import InvalidReference
+from .errors import InvalidReference, unchained
 from .stores import RESERVED_SCHEMES
 
 LOGICAL_PREFIX = "secret:"
@@ -75,8 +75,21 @@ def parse_reference(text: str, stores: Collection[str] = RESERVED_SCHEMES) -> Re
             ref=text.strip(),
         )
     if text.startswith(LOGICAL_PREFIX):
-        return _parse_logical(text)
+        return _parse_logical(text, len(LOGICAL_PREFIX))
     return _parse_store_ref(text)
+
+
+def parse_name(text: str) -> Reference:
+    """A bare logical name, read exactly as ``secret:`` + ``text`` would be (``#`` starts
+    a field, ``%23`` writes a '#'), with error positions counting ``text`` as written."""
+    scheme = _SCHEME.match(text)
+    if scheme is not None:
+        raise InvalidReference(
+            f"'://' at character {scheme.end() - 2}: a logical name cannot hold it, and "
+            "STORE://PATH needs a configured store or a store kind before it",
+            ref=text,
+        )
+    return _parse_logical(text, 0)
 
 
 # Positions in messages are 1-based characters of the reference as written, also when
@@ -85,8 +98,7 @@ def parse_reference(text: str, stores: Collection[str] = RESERVED_SCHEMES) -> Re
 Decoded = tuple[str, list[int]]
 
 
-def _parse_logical(text: str) -> Reference:
-    start = len(LOGICAL_PREFIX)
+def _parse_logical(text: str, start: int) -> Reference:
     body, field = _split_field(text, start)
     if "?" in body:
         at = text.index("?", start) + 1
@@ -134,7 +146,7 @@ def _parse_query(text: str, query: str, start: int) -> str:
     key, eq, value = query.partition("=")
     if key != "version" or not eq:
         raise InvalidReference(
-            f"expected 'version=V' after '?' at character {start + 1}, found {query[:20]!r}",
+            f"expected 'version=V' after '?' at character {start + 1}",
             ref=text,
         )
     value_start = start + len("version=")
@@ -153,6 +165,7 @@ def _parse_query(text: str, query: str, start: int) -> str:
     return version
 
 
+@unchained()  # UnicodeDecodeError keeps the bytes, and the text may be a value typed by mistake
 def _unescape(text: str, part: str, offset: int) -> Decoded:
     """Decode ``%XX`` escapes (UTF-8) in ``part``, which starts at index ``offset``."""
     chars: list[str] = []

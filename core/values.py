@@ -4,12 +4,13 @@ Airflow-compatible connection encodings (URI and JSON) that both adapters share.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .errors import InvalidSecretValue, SecretNotFound
+from .errors import InvalidSecretValue, SecretNotFound, unchained
 
 REDACTED = "**********"
 
@@ -39,6 +40,7 @@ class Secret:
         self.name = name  # the physical name in ``store``
         self.version = version
 
+    @unchained()  # UnicodeDecodeError keeps the bytes
     def reveal(self) -> str:
         """The value as text (a binary value must be valid UTF-8)."""
         if isinstance(self._value, str):
@@ -60,6 +62,7 @@ class Secret:
     def is_binary(self) -> bool:
         return isinstance(self._value, bytes)
 
+    @unchained()  # JSONDecodeError keeps the whole document
     def json(self) -> Any:
         """The value parsed as JSON; the error never quotes the value."""
         try:
@@ -79,9 +82,9 @@ class Secret:
                 store=self.store,
             )
         if key not in document:
+            # Not the other keys: a key can be as telling as a value.
             raise SecretNotFound(
-                f"the secret has no field {key!r} "
-                f"(fields: {', '.join(map(str, document)) or 'none'})",
+                f"the secret has no field {key!r}",
                 ref=self.ref,
                 store=self.store,
             )
@@ -145,7 +148,11 @@ class Connection:
         return cls.from_uri(value, ref=ref)
 
     @classmethod
+    @unchained()  # JSONDecodeError keeps the whole document
     def from_json(cls, text: str, *, ref: str | None = None) -> Connection:
+        """Airflow's JSON form; the text fields must be strings, ``port`` a whole number
+        0-65535 (or a string of digits, as Airflow accepts), ``extra`` an object or a
+        string. Errors name the key, never its value."""
         try:
             document = json.loads(text)
         except ValueError:
@@ -156,21 +163,22 @@ class Connection:
         unknown = sorted(set(document) - known)
         if unknown:
             _bad_connection(f"unknown key {unknown[0]!r}; expected {', '.join(sorted(known))}", ref)
+        for key in _TEXT_FIELDS:
+            if not isinstance(document.get(key), (str, type(None))):
+                _bad_connection(f"{key!r} must be a string", ref)
         extra = document.get("extra")
-        if extra is not None and not isinstance(extra, str):
+        if isinstance(extra, dict):
             extra = json.dumps(extra)
-        port = document.get("port")
-        if port is not None:
-            try:
-                port = int(port)
-            except (TypeError, ValueError, OverflowError):
-                _bad_connection("'port' must be a whole number", ref)
+        elif extra is not None and not isinstance(extra, str):
+            _bad_connection("'extra' must be a JSON object or a string", ref)
+        port = _json_port(document.get("port"), ref)
         conn_type = document.get("conn_type")
         if isinstance(conn_type, str) and conn_type:
             conn_type = _normalize_conn_type(conn_type)
         return cls(**{**document, "conn_type": conn_type, "extra": extra, "port": port})
 
     @classmethod
+    @unchained()  # urllib's errors quote the URI, password included
     def from_uri(cls, uri: str, *, ref: str | None = None) -> Connection:
         if uri.startswith("//"):  # no conn type, as Airflow writes a connection without one
             uri = ":" + uri
@@ -278,6 +286,20 @@ class Connection:
         return replace(self, **changes)
 
 
+_TEXT_FIELDS = ("conn_type", "host", "login", "password", "schema", "description")
+_DIGITS = re.compile(r"[0-9]{1,5}")
+
+
+def _json_port(port: object, ref: str | None) -> int | None:
+    if port is None:
+        return None
+    if isinstance(port, str) and _DIGITS.fullmatch(port):
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        _bad_connection("'port' must be a whole number from 0 to 65535", ref)
+    return port
+
+
 def _normalize_conn_type(conn_type: str) -> str:
     if conn_type == "postgresql":
         return "postgres"
@@ -293,5 +315,4 @@ def _hostname(parts: Any) -> str:
 
 
 def _bad_connection(problem: str, ref: str | None) -> NoReturn:
-    # from None: urllib's own messages quote the URI, password included.
-    raise InvalidSecretValue(f"the secret is not a valid connection: {problem}", ref=ref) from None
+    raise InvalidSecretValue(f"the secret is not a valid connection: {problem}", ref=ref)

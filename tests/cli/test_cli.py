@@ -102,14 +102,22 @@ def test_put_reads_files_and_binary_and_strips_one_newline(cli: CLI, tmp_path: P
 
 
 def test_values_never_come_from_argv(cli: CLI) -> None:
-    assert "Usage" in cli.err("put", "a", CANARY, code=2)
+    err = cli.err("put", "a", CANARY, code=2)
+    assert "Usage" in err and "1 unexpected extra argument(s), not shown" in err
+    assert CANARY not in err, "click's own message would repeat the value"
+    assert CANARY not in cli.err("get", "a", CANARY, "--json", code=2)
     assert "empty" in cli.err("put", "a", stdin=b"", code=2)
 
 
 @pytest.mark.parametrize(
     ("args", "code", "expected"),
     [
-        (("get", "secret:a//b"), 2, "empty name segment at character 10"),
+        (("get", "secret:a//b"), 2, "REF: empty name segment at character 10"),
+        # Positions count the text as typed, not a hidden 'secret:' before a bare name.
+        (("get", "a//b"), 2, "REF: empty name segment at character 3"),
+        (("resolve", "x/#"), 2, "REF: expected a field name after '#' at character 4"),
+        (("rm", "a?b", "--yes"), 2, "NAME: '?' at character 2 is not allowed"),
+        (("put", "/a"), 2, "NAME: empty name segment at character 1"),
         (("get", "aws-sm://x?ver=1"), 2, "expected 'version=V'"),
         (("get", "nope"), 3, "not found in any store"),
         (("get", "local://x?version=abc"), 2, "whole numbers"),
@@ -125,6 +133,71 @@ def test_bad_input_one_line_error_and_exit_code(
     assert expected in err
     if code != 2 or args[0] != "frobnicate":
         assert err.startswith("secretbridge: error: ") and err.count("\n") == 1
+
+
+def test_a_bare_name_reads_as_secret_name_in_every_command(cli: CLI) -> None:
+    # '#' starts a field in every command; '%23' writes a '#' that belongs to the name.
+    cli("put", "p", stdin=json.dumps({"q": "field-q"}).encode())
+    for command in (("put", "p#q"), ("rm", "p#q", "--yes"), ("put", "local://p?version=1")):
+        err = cli.err(*command, stdin=b"v", code=2)
+        assert err == (
+            "secretbridge: error: NAME: a whole name is written or deleted, not a #field or "
+            "?version; write a '#' that belongs to the name as %23\n"
+        )
+    assert "as 'p#q', version 1" in cli.out("put", "p%23q", stdin=b"hash-name")
+    assert cli.out("get", "p%23q", "--reveal") == "hash-name"
+    assert cli.out("get", "secret:p%23q", "--reveal") == "hash-name"
+    assert cli.out("get", "p#q", "--reveal") == "field-q"
+    assert "store 'local' name 'p'" in cli.out("resolve", "p#q")
+    assert json.loads(cli.out("ls", "--json")) == [
+        {"name": "p", "store": "local", "physical": "p"},
+        {"name": "p#q", "store": "local", "physical": "p#q"},
+    ]
+    assert "deleted p%23q from store 'local' ('p#q')" in cli.out("rm", "p%23q", "--yes")
+    assert cli.out("get", "p", "--reveal") == json.dumps({"q": "field-q"})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (f"postgres://u:{CANARY}@h/db", "'://' at character 9: a logical name cannot hold it"),
+        (f"local://x?pw={CANARY}", "expected 'version=V' after '?' at character 11"),
+        (f"secret:{CANARY} x", f"unexpected whitespace near character {len(CANARY) + 8}"),
+        (f"{CANARY}//x", f"empty name segment at character {len(CANARY) + 2}"),
+        (f"{CANARY}%zz", f"expected two hex digits after '%' at character {len(CANARY) + 1}"),
+    ],
+)
+def test_errors_about_what_was_typed_never_repeat_it(cli: CLI, text: str, message: str) -> None:
+    for args, argument in (
+        (("get", text), "REF"),
+        (("resolve", text), "REF"),
+        (("put", text), "NAME"),
+        (("rm", text, "--yes"), "NAME"),
+    ):
+        err = cli.err(*args, stdin=b"v", code=2)
+        assert err.startswith(f"secretbridge: error: {argument}: {message}")
+        assert err.count("\n") == 1 and CANARY not in err
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("sb.toml", "[resolver]\ncache_ttl = nan\n", "resolver.cache_ttl: must be a finite"),
+        ("sb.toml", '[resolver]\nchain = "a"\n', "resolver.chain: expected `array | null`"),
+        ("sb.toml", "[resolver]\nmax_workers = true\n", "resolver.max_workers: expected `int`"),
+        ("sb.toml", "routes = 5\n", "routes: expected `array`, got `int`"),
+        ("sb.toml", "namespaces = [1]\n", "namespaces: expected `object`, got `array`"),
+        ("sb.yaml", f"stores:\n\tv: {CANARY}\n", "not valid YAML at line 2, column 1: found"),
+    ],
+)
+def test_config_errors_are_one_line_naming_file_and_key(
+    cli: CLI, tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    config = tmp_path / name
+    config.write_text(text)
+    err = cli.err("--config", str(config), "get", "x", code=2)
+    assert err.startswith(f"secretbridge: error: {config}: {message}")
+    assert err.count("\n") == 1 and CANARY not in err
 
 
 def test_doctor_reports_each_store_and_fails_on_a_broken_one(
@@ -173,7 +246,7 @@ def test_config_option_and_env_store(cli: CLI, tmp_path: Path) -> None:
     assert "not a local one" in cli.err("--config", str(config), "init", "--store", "env", code=2)
     assert "no local store is configured" in cli.err("--config", str(config), "rotate-key", code=2)
     assert "read-only" in cli.err(
-        "--config", str(config), "put", "x", "--store", "env", stdin=b"v", code=1
+        "--config", str(config), "put", "x", "--store", "env", stdin=b"v", code=2
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from leaks import assert_no_leak
 
 from secretbridge import ConfigError, Resolver
 from secretbridge.config import load_config, parse_config, resolve_indirection
@@ -77,7 +78,10 @@ def test_yaml_config(tmp_path: Path) -> None:
             r"routes\[0\]\.to: unknown setting",
         ),
         ('[resolver]\ncache_ttl = "soon"\n', r"resolver\.cache_ttl: expected `float`, got `str`"),
-        ("[resolver]\nmiss_ttl = -1\n", r"resolver\.miss_ttl: must be zero or more"),
+        (
+            "[resolver]\nmiss_ttl = -1\n",
+            r"resolver\.miss_ttl: must be a finite number of seconds, zero or more",
+        ),
         ("[resolver]\nmax_workers = 0\n", r"resolver\.max_workers: must be at least 1"),
         (
             '[stores.a]\nkind = "local"\nkeep_versions = 0\n',
@@ -104,6 +108,26 @@ def test_yaml_config(tmp_path: Path) -> None:
             r"routes\[0\]\.prefix: must not be empty",
         ),
         ("[stores.a\n", r"not valid TOML"),
+        # Every float setting is finite: nan compares false with everything, inf never expires.
+        ("[resolver]\ncache_ttl = nan\n", r"resolver\.cache_ttl: must be a finite number"),
+        ("[resolver]\nmiss_ttl = inf\n", r"resolver\.miss_ttl: must be a finite number"),
+        ("[resolver]\nstale_if_error = -inf\n", r"resolver\.stale_if_error: must be a finite"),
+        # A value of the wrong type anywhere is a one-line error naming the key.
+        ('[resolver]\nchain = "a"\n', r"resolver\.chain: expected `array \| null`, got `str`"),
+        ("[resolver]\nchain = [1]\n", r"resolver\.chain\[0\]: expected `str`, got `int`"),
+        ("[resolver]\nmax_workers = true\n", r"resolver\.max_workers: expected `int`, got `bool`"),
+        ("[resolver]\nmax_entries = 1.5\n", r"resolver\.max_entries: expected `int`, got `float`"),
+        ("[resolver]\ncache_ttl = true\n", r"resolver\.cache_ttl: expected `float`, got `bool`"),
+        ('[resolver]\nliterals = "no"\n', r"resolver\.literals: expected `bool`, got `str`"),
+        ("resolver = 3\n", r": resolver: expected `object`, got `int`"),
+        ("routes = 5\n", r": routes: expected `array`, got `int`"),
+        ("routes = [5]\n", r"routes\[0\]: expected `object`, got `int`"),
+        ('[[routes]]\nprefix = 5\nstore = "a"\n', r"routes\[0\]\.prefix: expected `str`"),
+        ("namespaces = [1]\n", r": namespaces: expected `object`, got `array`"),
+        ("[namespaces]\nconnections = 5\n", r"namespaces\.connections: expected `str`"),
+        ("stores = 5\n", r": stores: expected `object`, got `int`"),
+        ("[stores]\na = 5\n", r"stores\.a: expected a table of settings"),
+        ("[stores.a]\nkind = 5\n", r"stores\.a\.kind: expected a string such as 'local'"),
     ],
 )
 def test_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:
@@ -111,6 +135,41 @@ def test_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, expected
     with pytest.raises(ConfigError, match=expected) as caught:
         load_config(path)
     assert str(path) in str(caught.value), "the error names the file"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("resolver:\n  cache_ttl: .nan\n", r"resolver\.cache_ttl: must be a finite number"),
+        ("resolver:\n  cache_ttl: .inf\n", r"resolver\.cache_ttl: must be a finite number"),
+        ("stores:\n  a:\n", r"stores\.a: expected a table of settings"),
+        ("resolver:\n  max_workers: yes\n", r"resolver\.max_workers: expected `int`, got `bool`"),
+    ],
+)
+def test_yaml_errors_name_the_key_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_config(write(tmp_path, text, name="sb.yaml"))
+
+
+def test_invalid_yaml_names_the_line_and_never_quotes_it(tmp_path: Path) -> None:
+    token = "hvs-canary-token-in-config"
+    path = write(tmp_path, f"stores:\n  v:\n\tkind: vault\n    token: {token}\n", name="sb.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"{path}: not valid YAML at line 3, column 1: "
+        "found character '\\t' that cannot start any token"
+    )
+    assert_no_leak(token, caught.value)
+
+
+def test_invalid_toml_keeps_no_document_in_the_error_chain(tmp_path: Path) -> None:
+    token = "hvs-canary-token-in-config"
+    path = write(tmp_path, f'[stores.v]\nkind = "vault"\ntoken = "{token}"\n[stores.v\n')
+    with pytest.raises(ConfigError, match="not valid TOML") as caught:
+        load_config(path)
+    assert_no_leak(token, caught.value)
+    assert caught.value.__context__ is None
 
 
 def test_top_level_must_be_a_mapping() -> None:

@@ -8,7 +8,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from secretbridge import InvalidReference, Reference, format_reference, parse_reference
-from secretbridge.refs import is_store_name, looks_like_reference, validate_logical_name
+from secretbridge.refs import (
+    is_store_name,
+    looks_like_reference,
+    parse_name,
+    validate_logical_name,
+)
 from secretbridge.stores import RESERVED_SCHEMES
 
 CUSTOM_STORES = frozenset(RESERVED_SCHEMES | {"prod-vault", "team-a2"})
@@ -273,7 +278,7 @@ def test_empty_store_path() -> None:
 def test_unknown_query_key() -> None:
     error = error_for("aws-sm://a?foo=1")
     assert "expected 'version=V' after '?' at character 12" in error.message
-    assert "found 'foo=1'" in error.message
+    assert "foo" not in error.message, "the message never echoes what was typed"
     assert "expected 'version=V'" in error_for("aws-sm://a?version").message
     assert "expected 'version=V'" in error_for("aws-sm://a?").message
     assert "expected 'version=V'" in error_for("aws-sm://a?Version=1").message
@@ -400,6 +405,49 @@ def test_invalid_reference_is_a_value_error_with_the_reference() -> None:
     error = error_for("secret:a//b")
     assert isinstance(error, ValueError)
     assert str(error).endswith("(ref 'secret:a//b')")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["connections/pg", "connections/pg#password", "p%23q", "a%3Fb#f%20g", "p#q", "a/b#c?d"],
+)
+def test_a_bare_name_reads_as_secret_name(name: str) -> None:
+    assert parse_name(name) == parse_reference(f"secret:{name}")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("a//b", "empty name segment at character 3"),
+        ("/a", "empty name segment at character 1"),
+        ("", "expected a name at character 1"),
+        ("#f", "expected a name at character 1"),
+        ("x#", "expected a field name after '#' at character 3"),
+        ("a?b", "'?' at character 2 is not allowed"),
+        (" a", "unexpected whitespace near character 1"),
+        ("%41%41//b", "empty name segment at character 8"),
+        ("a%zz", "expected two hex digits after '%' at character 2"),
+    ],
+)
+def test_bare_name_positions_count_the_name_as_written(name: str, message: str) -> None:
+    with pytest.raises(InvalidReference) as info:
+        parse_name(name)
+    assert message in info.value.message
+
+
+def test_escapes_that_are_not_utf8_chain_no_error_holding_their_bytes() -> None:
+    with pytest.raises(InvalidReference, match="not UTF-8") as info:
+        parse_name("pw%C3%28")
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+def test_bare_name_that_looks_like_a_uri_says_what_is_wrong_without_echoing_it() -> None:
+    with pytest.raises(InvalidReference) as info:
+        parse_name("postgres://u:pw@h/db")
+    assert info.value.message == (
+        "'://' at character 9: a logical name cannot hold it, "
+        "and STORE://PATH needs a configured store or a store kind before it"
+    )
 
 
 def test_validate_logical_name_directly() -> None:
