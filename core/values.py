@@ -40,13 +40,15 @@ class Secret:
         self.name = name  # the physical name in ``store``
         self.version = version
 
-    @unchained()  # UnicodeDecodeError keeps the bytes
     def reveal(self) -> str:
         """The value as text (a binary value must be valid UTF-8)."""
-        if isinstance(self._value, str):
-            return self._value
+        value = self._value
+        return value if isinstance(value, str) else self._decode(value)
+
+    @unchained()  # UnicodeDecodeError keeps the bytes
+    def _decode(self, value: bytes) -> str:
         try:
-            return self._value.decode("utf-8")
+            return value.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidSecretValue(
                 "the secret is binary, not UTF-8 text; use reveal_bytes()",
