@@ -84,7 +84,7 @@ def _maker(resolvers: list[Resolver], server_url: str, ca_file: str) -> Make:
             "timeout": 5.0,
             "connect_timeout": 2.0,
             "backoff": 0.05,
-            "max_backoff": 0.2,
+            "backoff_max": 0.2,
         }
         settings.update(overrides)
         settings = {k: v for k, v in settings.items() if v is not None}
@@ -505,12 +505,12 @@ def test_throttling_is_retried_honouring_a_capped_retry_after(
 ) -> None:
     name = unique()
     seed.set_secret(name, CANARY)
-    store = make(max_attempts=3, max_backoff=0.3)
+    store = make(max_attempts=3, backoff_max=0.3)
     _warm(store)
     azure_kv.faults.inject("status", status=429, retry_after=30, count=2, path=name)
     started = time.monotonic()
     assert store.get(name).value == CANARY
-    assert time.monotonic() - started < 3, "Retry-After: 30 is capped at max_backoff"
+    assert time.monotonic() - started < 3, "Retry-After: 30 is capped at backoff_max"
     assert azure_kv.count("GET", name) == 3
 
 
