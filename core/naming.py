@@ -186,8 +186,8 @@ def rule_for(
         if preset is None:
             known = ", ".join(sorted(store.naming_presets)) or "none"
             raise ConfigError(
-                f"{where}preset: store kind {store.kind!r} has no naming preset "
-                f"{chosen.preset!r}; its presets: {known}"
+                f"{where}preset: the {chosen.preset!r} preset has no rule for kind "
+                f"{store.kind!r} (the kind's presets: {known})"
             )
         base = preset
     if chosen.separator == "":
