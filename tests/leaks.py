@@ -20,3 +20,12 @@ def assert_no_leak(secrets: str | Iterable[str], *things: object) -> None:
         for text in texts:
             for secret in wanted:
                 assert secret not in text, f"a secret leaked through {type(thing).__name__}"
+
+
+#: The value tests plant: it must never show in an error, a log line or a repr.
+CANARY = "canary-sb-7e41-NEVER-SHOW-THIS"
+
+
+def assert_clean(*things: object) -> None:
+    """``assert_no_leak`` for the shared :data:`CANARY`."""
+    assert_no_leak(CANARY, *things)

@@ -151,7 +151,7 @@ class TransportOptions(StoreOptions):
         for option in fields(self):
             value = getattr(self, option.name)
             if option.name.endswith("timeout") and not (0 < value < math.inf):
-                raise ValueError(f"{option.name}: must be a number of seconds more than 0")
+                raise ValueError(f"{option.name}: must be more than 0 seconds")
         if self.max_attempts < 1:
             raise ValueError("max_attempts: must be at least 1")
 
@@ -169,7 +169,7 @@ class BackoffOptions(TransportOptions):
         super().__post_init__()
         for key in ("backoff", "backoff_max"):
             if not 0 <= getattr(self, key) < math.inf:
-                raise ValueError(f"{key}: must be a number of seconds, zero or more")
+                raise ValueError(f"{key}: must be zero or more seconds")
 
 
 class Store(ABC):

@@ -35,7 +35,6 @@ from ..errors import (
     AccessDenied,
     ConfigError,
     InvalidReference,
-    InvalidSecretValue,
     SecretBridgeError,
     StoreUnavailable,
 )
@@ -46,7 +45,6 @@ _ID_CHARS, _MAX_ID = r"A-Za-z0-9_-", 255
 _ID = re.compile(f"[{_ID_CHARS}]{{1,{_MAX_ID}}}")
 _FULL = re.compile(r"projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)")
 _VERSION = re.compile(r"[1-9][0-9]{0,18}|[A-Za-z][A-Za-z0-9_-]{0,62}")
-_MAX_PAYLOAD = 64 * 1024
 _SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 _TRANSPORT_LOGGER = "google.cloud.secretmanager_v1.services.secret_manager_service.transports"
 
@@ -68,7 +66,7 @@ class SecretManagerOptions(BackoffOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0 < self.deadline < math.inf:
-            raise ValueError("deadline: must be a number of seconds more than 0")
+            raise ValueError("deadline: must be more than 0 seconds")
         if not 1 <= self.page_size <= 25000:
             raise ValueError("page_size: must be between 1 and 25000")
         if self.anonymous and not self.api_endpoint:
@@ -85,7 +83,9 @@ class SecretManagerStore(Store):
     kind = "gcp-sm"
     # Not ``binary``: a payload carries no type, so bytes that happen to be UTF-8 come
     # back as text (a non-UTF-8 payload does come back as bytes).
-    capabilities = Capabilities(writable=True, versions=True, binary=False, max_value_size=65536)
+    capabilities = Capabilities(
+        writable=True, versions=True, binary=False, max_value_size=64 * 1024
+    )
     Options = SecretManagerOptions
     options: SecretManagerOptions
     default_naming = NamingRule(
@@ -367,13 +367,6 @@ class SecretManagerStore(Store):
 
     def put(self, path: str, value: str | bytes) -> str | None:
         data = value.encode("utf-8") if isinstance(value, str) else value
-        if len(data) > _MAX_PAYLOAD:
-            raise InvalidSecretValue(
-                f"Secret Manager payloads are at most {_MAX_PAYLOAD} bytes; "
-                f"this one is {len(data)}",
-                ref=path,
-                store=self.name,
-            )
         client, project = self._connect()
         name = self._secret_name(path, project)
         request = {"parent": name, "payload": {"data": data, "data_crc32c": crc32c(data)}}
