@@ -37,7 +37,7 @@ reserved (a new ``put`` to it is refused) until the deleted secret is purged or 
 retention ends; ``purge_on_delete = true`` purges it at once (needs the purge permission
 and a vault without purge protection).
 
-Secrets that are disabled are left out of ``list``; reading one is refused by Key Vault
+Secrets that are disabled are left out of ``list_names``; reading one is refused by Key Vault
 (AccessDenied).
 """
 
