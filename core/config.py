@@ -195,7 +195,7 @@ def parse_config(document: Any, *, source: Path | None = None) -> Config:
             name=name,
             kind=kind,
             options=build_options(cls, settings, where=where),
-            naming=rule_for(kind, naming, where=f"{where}naming."),
+            naming=rule_for(cls, naming, where=f"{where}naming."),
         )
 
     chain = raw.resolver.chain if raw.resolver.chain is not None else list(specs)

@@ -16,10 +16,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigError, InvalidReference
 from .refs import validate_logical_name
+
+if TYPE_CHECKING:
+    from .stores.base import Store
 
 Case = Literal["preserve", "upper", "lower"]
 _PRINTABLE = r"^\s\x00-\x1f\x7f"  # a negated class body: anything printable but whitespace
@@ -143,121 +146,58 @@ class NamingRule:
                 )
 
 
-_AWS_SM = NamingRule(
-    allowed=r"A-Za-z0-9/_+=.@-",
-    allowed_description="letters, digits and /_+=.@-",
-    max_length=512,
-)
-_AWS_SSM = NamingRule(
-    prefix="/",
-    allowed=r"A-Za-z0-9_.-",
-    allowed_description="letters, digits and _.-",
-    max_length=2048,
-)
-_AZURE_KV = NamingRule(
-    separator="-",
-    replace={"_": "-", ".": "-"},
-    allowed=r"A-Za-z0-9",
-    allowed_description="letters, digits and dashes",
-    max_length=127,
-)
-_GCP_SM = NamingRule(
-    separator="-",
-    replace={".": "-"},
-    allowed=r"A-Za-z0-9_-",
-    allowed_description="letters, digits, '_' and '-'",
-    max_length=255,
-)
-_K8S = NamingRule(
-    separator=".",
-    case="lower",
-    replace={"_": "-"},
-    allowed=r"a-z0-9.-",
-    allowed_description="lower case letters, digits, '-' and '.' (DNS-1123)",
-    pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
-    max_length=253,
-)
-_ENV = NamingRule(
-    separator="_",
-    case="upper",
-    replace={"-": "_", ".": "_"},
-    allowed=r"A-Z0-9_",
-    allowed_description="upper case letters, digits and '_'",
-    pattern=r"[A-Z_][A-Z0-9_]*",
-)
-_PLAIN = NamingRule()
+#: The rule of a store kind that takes any printable name as is (local, vault, custom).
+PLAIN = NamingRule()
 
-#: The default rule of each built-in store kind.
-KIND_RULES: dict[str, NamingRule] = {
-    "local": _PLAIN,
-    "custom": _PLAIN,
-    "vault": _PLAIN,
-    "aws-sm": _AWS_SM,
-    "aws-ssm": _AWS_SSM,
-    "azure-kv": _AZURE_KV,
-    "gcp-sm": _GCP_SM,
-    "k8s": _K8S,
-    "env": _ENV,
-}
+_AIRFLOW_NAMESPACES = ("connections", "variables", "config")
 
 
-def _airflow(rule: NamingRule, prefix: str, sep: str, **changes: Any) -> NamingRule:
-    namespaces = {ns: f"{prefix}{ns}{sep}" for ns in ("connections", "variables", "config")}
+def airflow_preset(rule: NamingRule, prefix: str, sep: str, **changes: Any) -> NamingRule:
+    """``rule`` with the namespaces of Airflow's provider backends: ``connections/X`` ->
+    ``{prefix}connections{sep}X`` (likewise variables and config), plus ``changes``."""
+    namespaces = {ns: f"{prefix}{ns}{sep}" for ns in _AIRFLOW_NAMESPACES}
     return replace(rule, namespaces=namespaces, **changes)
 
 
-#: Names as the official Airflow provider backends spell them by default, so a team that
-#: keeps secrets for those backends switches without renaming one.
-AIRFLOW_PRESET: dict[str, NamingRule] = {
-    # SecretsManagerBackend: airflow/connections/<id>, sep "/"
-    "aws-sm": _airflow(_AWS_SM, "airflow/", "/"),
-    # SystemsManagerParameterStoreBackend: /airflow/connections/<id>
-    "aws-ssm": _airflow(_AWS_SSM, "/airflow/", "/"),
-    # AzureKeyVaultBackend: airflow-connections-<id>, with '_' replaced by the separator
-    "azure-kv": _airflow(_AZURE_KV, "airflow-", "-", replace={"_": "-"}),
-    # CloudSecretManagerBackend: airflow-connections-<id>, sep "-"
-    "gcp-sm": _airflow(_GCP_SM, "airflow-", "-", replace={}),
-    # VaultBackend: mount_point "airflow", connections_path "connections"
-    "vault": _airflow(_PLAIN, "airflow/", "/"),
-    # Airflow's own EnvironmentVariablesBackend: AIRFLOW_CONN_<ID>, AIRFLOW_VAR_<KEY>
-    "env": replace(
-        _ENV,
-        namespaces={"connections": "AIRFLOW_CONN_", "variables": "AIRFLOW_VAR_"},
-        replace={},
-        allowed=r"^=\x00",
-        allowed_description="anything but '=' and NUL",
-        pattern=None,
-    ),
-}
+@dataclass(frozen=True)
+class NamingSettings:
+    """A store's ``naming`` table: a preset of its kind, then overrides."""
 
-PRESETS: dict[str, dict[str, NamingRule]] = {"airflow": AIRFLOW_PRESET}
+    preset: str | None = None
+    prefix: str | None = None
+    separator: str | None = None
+    case: Case | None = None
+    namespaces: dict[str, str] | None = None
 
 
 def rule_for(
-    kind: str, settings: Mapping[str, Any] | None = None, *, where: str = ""
+    store: type[Store], settings: Mapping[str, Any] | None = None, *, where: str = ""
 ) -> NamingRule:
-    """The naming rule for a store of ``kind``: its default, an optional preset, then
-    overrides (``prefix``, ``separator``, ``case``) from the store's ``naming`` settings."""
-    settings = dict(settings or {})
-    base = KIND_RULES.get(kind, _PLAIN)
-    preset = settings.pop("preset", None)
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ConfigError(f"{where}preset: unknown naming preset {preset!r}; known: airflow")
-        if kind not in PRESETS[preset]:
-            raise ConfigError(f"{where}preset: the {preset!r} preset has no rule for kind {kind!r}")
-        base = PRESETS[preset][kind]
-    unknown = set(settings) - {"prefix", "separator", "case", "namespaces"}
-    if unknown:
-        raise ConfigError(
-            f"{where}{sorted(unknown)[0]}: unknown naming setting; "
-            "expected preset, prefix, separator, case or namespaces"
-        )
-    if settings.get("case", "preserve") not in ("preserve", "upper", "lower"):
-        raise ConfigError(f"{where}case: expected 'preserve', 'upper' or 'lower'")
-    if "separator" in settings and not settings["separator"]:
+    """The naming rule for a store of class ``store``: its ``default_naming``, or the
+    preset its ``naming_presets`` names, then overrides (``prefix``, ``separator``,
+    ``case``, ``namespaces``) from the store's ``naming`` settings. Errors name the key
+    after ``where`` (``stores.NAME.naming.``)."""
+    from .config import validate
+
+    chosen = validate(settings, NamingSettings, where=where) if settings else NamingSettings()
+    base = store.default_naming
+    if chosen.preset is not None:
+        preset = store.naming_presets.get(chosen.preset)
+        if preset is None:
+            known = ", ".join(sorted(store.naming_presets)) or "none"
+            raise ConfigError(
+                f"{where}preset: the {chosen.preset!r} preset has no rule for kind "
+                f"{store.kind!r} (the kind's presets: {known})"
+            )
+        base = preset
+    if chosen.separator == "":
         raise ConfigError(f"{where}separator: must not be empty")
-    return replace(base, **settings)
+    overrides = {
+        key: value
+        for key in ("prefix", "separator", "case", "namespaces")
+        if (value := getattr(chosen, key)) is not None
+    }
+    return replace(base, **overrides)
 
 
 # ---------------------------------------------------------------- bulk loading helpers

@@ -234,7 +234,7 @@ class Resolver:
                 raise ConfigError(f"no store named {name!r} is configured")
             cls = load_store_class(name, where=f"{name}:// ")
             options = build_options(cls, {}, where=f"the default {name} store: ")
-            return cls(name, options, naming=rule_for(name), context=self._context)
+            return cls(name, options, naming=rule_for(cls), context=self._context)
         cls = load_store_class(spec.kind, where=f"stores.{name}.")
         return cls(name, spec.options, naming=spec.naming, context=self._context)
 

@@ -35,3 +35,12 @@ def _with_chains(things: Iterable[object]) -> list[object]:
         if isinstance(thing, BaseException):
             pending.extend(e for e in (thing.__cause__, thing.__context__) if e is not None)
     return found
+
+
+#: The value tests plant: it must never show in an error, a log line or a repr.
+CANARY = "canary-sb-7e41-NEVER-SHOW-THIS"
+
+
+def assert_clean(*things: object) -> None:
+    """``assert_no_leak`` for the shared :data:`CANARY`."""
+    assert_no_leak(CANARY, *things)

@@ -1,10 +1,28 @@
-"""Store kinds. A new store is one module here plus one line in ``BUILTIN_KINDS``.
+"""Store kinds, and the public API for writing one (documented in :mod:`.base`).
 
+A new built-in store is one module here plus one line in ``BUILTIN_KINDS``; a plugin
+store is a ``Store`` subclass registered under the ``secretbridge.stores`` entry points.
 Nothing is imported until a store of that kind is configured, so a vendor SDK that is
 not used costs nothing (and need not be installed).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base import (
+        BackoffOptions,
+        Capabilities,
+        Lazy,
+        Store,
+        StoreContext,
+        StoredValue,
+        StoreOptions,
+        TransportOptions,
+        import_sdk,
+        load_store_class,
+    )
 
 #: kind -> "module:Class". Modules are imported on first use.
 BUILTIN_KINDS: dict[str, str] = {
@@ -25,3 +43,29 @@ RESERVED_SCHEMES: frozenset[str] = frozenset(BUILTIN_KINDS)
 
 #: Entry-point group through which other packages add store kinds.
 ENTRY_POINT_GROUP = "secretbridge.stores"
+
+__all__ = [
+    "BUILTIN_KINDS",
+    "ENTRY_POINT_GROUP",
+    "RESERVED_SCHEMES",
+    "BackoffOptions",
+    "Capabilities",
+    "Lazy",
+    "Store",
+    "StoreContext",
+    "StoreOptions",
+    "StoredValue",
+    "TransportOptions",
+    "import_sdk",
+    "load_store_class",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The interface lives in .base, which imports the config machinery; the reference
+    # grammar imports this package for RESERVED_SCHEMES, so .base loads on first use.
+    if name in __all__:
+        from . import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,7 +32,7 @@ from ..errors import (
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Lazy, Store, StoreOptions, import_sdk
+from .base import Lazy, Store, TransportOptions, import_sdk
 
 RetryMode = Literal["standard", "adaptive"]
 
@@ -93,8 +93,9 @@ INVALID_CODES = frozenset(
 
 
 @dataclass(frozen=True)
-class AwsOptions(StoreOptions):
-    """Settings shared by ``aws-sm`` and ``aws-ssm``."""
+class AwsOptions(TransportOptions):
+    """Settings shared by ``aws-sm`` and ``aws-ssm``. Retry waits are botocore's own
+    (``retry_mode``): it has no backoff setting."""
 
     region: str | None = None  # default: AWS_REGION / AWS_DEFAULT_REGION / the profile's
     endpoint_url: str | None = None  # a VPC endpoint, LocalStack, moto
@@ -108,13 +109,12 @@ class AwsOptions(StoreOptions):
     session_name: str = "secretbridge"
     role_duration_seconds: int | None = None  # default: the role's (usually 3600)
     sts_endpoint_url: str | None = None  # default: the regional STS endpoint
-    timeout: float = 10.0  # read timeout of one attempt, seconds
     connect_timeout: float = 5.0  # connect timeout of one attempt, seconds
-    max_attempts: int = 3  # attempts per call, the first one included
     retry_mode: RetryMode = "standard"
     max_pool_connections: int = 16
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if (self.access_key_id is None) != (self.secret_access_key is None):
             raise ValueError(
                 "access_key_id: access_key_id and secret_access_key are given together"
@@ -135,12 +135,6 @@ class AwsOptions(StoreOptions):
             900 <= self.role_duration_seconds <= 43200
         ):
             raise ValueError("role_duration_seconds: AWS allows 900 to 43200 seconds")
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if self.connect_timeout <= 0:
-            raise ValueError("connect_timeout: must be more than 0 seconds")
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts: must be at least 1")
         if self.max_pool_connections < 1:
             raise ValueError("max_pool_connections: must be at least 1")
 

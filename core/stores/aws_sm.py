@@ -28,9 +28,9 @@ Options (all optional): see :class:`SecretsManagerOptions` and :class:`AwsOption
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import (
     AccessDenied,
@@ -39,6 +39,7 @@ from ..errors import (
     SecretNotFound,
     StoreUnavailable,
 )
+from ..naming import NamingRule, airflow_preset
 from ._aws import DENIED_CODES, THROTTLING_CODES, AwsOptions, AwsStore
 from .base import Capabilities, StoredValue
 
@@ -77,6 +78,15 @@ class SecretsManagerStore(AwsStore):
     )
     Options = SecretsManagerOptions
     options: SecretsManagerOptions
+    default_naming = NamingRule(
+        allowed=r"A-Za-z0-9/_+=.@-",
+        allowed_description="letters, digits and /_+=.@-",
+        max_length=512,
+    )
+    # Airflow's SecretsManagerBackend: airflow/connections/<id>, sep "/"
+    naming_presets: ClassVar[Mapping[str, NamingRule]] = {
+        "airflow": airflow_preset(default_naming, "airflow/", "/")
+    }
     not_found_codes = frozenset({"ResourceNotFoundException"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

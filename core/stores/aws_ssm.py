@@ -25,11 +25,12 @@ Options (all optional): see :class:`ParameterStoreOptions` and :class:`AwsOption
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from ..errors import InvalidReference, InvalidSecretValue, SecretBridgeError
+from ..naming import NamingRule, airflow_preset
 from ._aws import AwsOptions, AwsStore
 from .base import Capabilities, StoredValue
 
@@ -55,6 +56,16 @@ class ParameterStore(AwsStore):
     )
     Options = ParameterStoreOptions
     options: ParameterStoreOptions
+    default_naming = NamingRule(
+        prefix="/",
+        allowed=r"A-Za-z0-9_.-",
+        allowed_description="letters, digits and _.-",
+        max_length=2048,
+    )
+    # Airflow's SystemsManagerParameterStoreBackend: /airflow/connections/<id>
+    naming_presets: ClassVar[Mapping[str, NamingRule]] = {
+        "airflow": airflow_preset(default_naming, "/airflow/", "/")
+    }
     not_found_codes = frozenset(
         {"ParameterNotFound", "ParameterVersionNotFound", "ParameterVersionLabelNotFound"}
     )
@@ -62,9 +73,7 @@ class ParameterStore(AwsStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.options.tier in ("Advanced", "Intelligent-Tiering"):
-            setattr(  # noqa: B010 - assigning would trip mypy's ClassVar check
-                self, "capabilities", replace(type(self).capabilities, max_value_size=8192)
-            )
+            self.capabilities = replace(self.capabilities, max_value_size=8192)
 
     # -------------------------------------------------------------- reads
 

@@ -21,7 +21,7 @@ Credentials (option ``credential``):
   token requests too. The token is fetched once and reused until it nears expiry.
 
 Every call has a connect and a read timeout. Throttling (429, honouring Retry-After up to
-``max_backoff`` seconds), 408 and 5xx, and connection errors are retried by azure-core's
+``backoff_max`` seconds), 408 and 5xx, and connection errors are retried by azure-core's
 RetryPolicy with exponential backoff; azure-core adds no jitter of its own, so the policy
 here draws each wait at random between half and all of it. ``max_attempts`` counts the
 first try.
@@ -37,7 +37,7 @@ reserved (a new ``put`` to it is refused) until the deleted secret is purged or 
 retention ends; ``purge_on_delete = true`` purges it at once (needs the purge permission
 and a vault without purge protection).
 
-Secrets that are disabled are left out of ``list``; reading one is refused by Key Vault
+Secrets that are disabled are left out of ``list_names``; reading one is refused by Key Vault
 (AccessDenied).
 """
 
@@ -47,8 +47,9 @@ import base64
 import binascii
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 from ..config import resolve_indirection
 from ..errors import (
@@ -59,7 +60,8 @@ from ..errors import (
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Capabilities, Lazy, Store, StoredValue, StoreOptions, import_sdk
+from ..naming import NamingRule, airflow_preset
+from .base import BackoffOptions, Capabilities, Lazy, Store, StoredValue, import_sdk
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -69,13 +71,14 @@ KIND = "azure-kv"
 EXTRA = "azure"
 #: content type that marks a base64-encoded binary value written by secretbridge
 BINARY_CONTENT_TYPE = "application/octet-stream; encoding=base64"
-_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
+_MAX_NAME = 127
+_NAME = re.compile(rf"[0-9A-Za-z-]{{1,{_MAX_NAME}}}")
 _VERSION = re.compile(r"[0-9A-Za-z]{1,64}")
 _HEALTH_PROBE = "secretbridge-health-probe"
 
 
 @dataclass(frozen=True)
-class KeyVaultOptions(StoreOptions):
+class KeyVaultOptions(BackoffOptions):
     vault_url: str | None = None  # https://<vault>.vault.azure.net
     credential: Literal["default", "managed_identity", "client_secret"] = "default"
     client_id: str | None = None  # user-assigned identity, or the service principal
@@ -85,24 +88,16 @@ class KeyVaultOptions(StoreOptions):
     disable_instance_discovery: bool = False  # client_secret only: trust `authority` as is
     ca_file: str | None = None  # CA bundle for the vault's TLS (private CAs, tests)
     verify_challenge_resource: bool = True  # the challenge's resource must match the vault
-    timeout: float = 10.0  # seconds to wait for a response, per attempt
     connect_timeout: float = 5.0  # seconds to connect, per attempt
-    max_attempts: int = 4  # tries per call, the first one included
-    backoff: float = 0.5  # first retry wait in seconds; doubles per retry
-    max_backoff: float = 8.0  # longest wait between tries (also caps Retry-After)
+    max_attempts: int = 4
+    backoff_max: float = 8.0
     delete_timeout: float = 30.0  # seconds to wait for a soft delete to complete
     purge_on_delete: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.vault_url is not None and not self.vault_url.lower().startswith("https://"):
             raise ValueError("vault_url: Key Vault is reached over https only (https://...)")
-        for key in ("timeout", "connect_timeout", "delete_timeout"):
-            if getattr(self, key) <= 0:
-                raise ValueError(f"{key}: must be more than 0 seconds")
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts: must be at least 1")
-        if self.backoff < 0 or self.max_backoff < 0:
-            raise ValueError("backoff: must not be negative")
         if self.credential == "client_secret":
             for key in ("tenant_id", "client_id", "client_secret"):
                 if not getattr(self, key):
@@ -125,6 +120,17 @@ class KeyVaultStore(Store):
     capabilities = Capabilities(writable=True, versions=True, binary=True, max_value_size=25 * 1024)
     Options = KeyVaultOptions
     options: KeyVaultOptions
+    default_naming = NamingRule(
+        separator="-",
+        replace={"_": "-", ".": "-"},
+        allowed=r"A-Za-z0-9",
+        allowed_description="letters, digits and dashes",
+        max_length=_MAX_NAME,
+    )
+    # Airflow's AzureKeyVaultBackend: airflow-connections-<id>, '_' replaced by the separator
+    naming_presets: ClassVar[Mapping[str, NamingRule]] = {
+        "airflow": airflow_preset(default_naming, "airflow-", "-", replace={"_": "-"})
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -223,7 +229,7 @@ class KeyVaultStore(Store):
             try:
                 value = base64.b64decode(value, validate=True)
             except (binascii.Error, ValueError):
-                raise StoreUnavailable(
+                raise InvalidSecretValue(
                     f"the secret is marked {BINARY_CONTENT_TYPE!r} but its value is not base64",
                     ref=path,
                     store=self.name,
@@ -243,6 +249,26 @@ class KeyVaultStore(Store):
             raise
         except Exception as error:
             self._raise(error, prefix or None, None)
+
+    def versions(self, path: str) -> list[str]:
+        """Version ids of ``path``, oldest first (disabled ones included)."""
+        self._check_name(path)
+        try:
+            found = sorted(  # stable: versions created in the same second keep their order
+                (
+                    (properties.created_on, properties.version)
+                    for properties in self.client.list_properties_of_secret_versions(path)
+                    if properties.version and properties.created_on
+                ),
+                key=lambda pair: pair[0],
+            )
+        except SecretBridgeError:
+            raise
+        except Exception as error:
+            self._raise(error, path, None)
+        if not found:
+            raise self.not_found(path)
+        return [version for _, version in found]
 
     def health(self) -> None:
         """One GET of a name that need not exist: a 404 proves the vault answers and our
@@ -401,13 +427,13 @@ def _describe(error: Exception) -> str:
 
 
 def _retry_policy(options: KeyVaultOptions) -> Any:
-    """azure-core's RetryPolicy with jitter added and Retry-After capped at max_backoff."""
+    """azure-core's RetryPolicy with jitter added and Retry-After capped at backoff_max."""
     policies = import_sdk("azure.core.pipeline.policies", kind=KIND, extra=EXTRA)
 
     class JitteredRetryPolicy(policies.RetryPolicy):  # type: ignore[misc,name-defined]
         def get_backoff_time(self, settings: dict[str, Any]) -> float:
             # azure-core waits 0 before the first retry and backoff*2**n after; we wait
-            # between half and all of max(that, backoff), capped at max_backoff.
+            # between half and all of max(that, backoff), capped at backoff_max.
             computed = float(super().get_backoff_time(settings))
             wait = min(max(computed, options.backoff), float(self.backoff_max))
             return wait / 2 + random.uniform(0, wait / 2)  # noqa: S311 - jitter, not crypto
@@ -422,5 +448,5 @@ def _retry_policy(options: KeyVaultOptions) -> Any:
         retry_read=options.max_attempts - 1,
         retry_status=options.max_attempts - 1,
         retry_backoff_factor=options.backoff,
-        retry_backoff_max=options.max_backoff,
+        retry_backoff_max=options.backoff_max,
     )

@@ -1,12 +1,62 @@
-"""The small interface every store implements, and loading a store kind by name."""
+"""The public interface of a store, and loading a store kind by name.
+
+This docstring is the one place the plugin API is documented. A store kind is a
+:class:`Store` subclass: built in (one module in ``secretbridge.stores`` plus one line in
+``BUILTIN_KINDS``) or registered by another package under the ``secretbridge.stores``
+entry-point group (``mykind = my_package.module:MyStore``). Everything a plugin needs is
+exported from ``secretbridge.stores``: ``Store``, ``StoredValue``, ``Capabilities``,
+``StoreOptions``, ``TransportOptions``, ``BackoffOptions``, ``StoreContext``, ``Lazy``,
+``import_sdk``, ``load_store_class``, ``BUILTIN_KINDS``.
+
+What a store class declares
+    ``kind``            the name used in ``kind = ...`` and as ``KIND://`` in references.
+    ``Options``         a frozen dataclass extending ``StoreOptions`` (remote stores:
+                        ``TransportOptions`` or ``BackoffOptions``); the store's config table
+                        is validated into it, unknown keys and wrong types are errors naming
+                        the key, and ``__post_init__`` may raise ``ValueError("key: why")``.
+    ``capabilities``    a ``Capabilities``; set a different one per instance in ``__init__``
+                        when it depends on the options.
+    ``default_naming``  the kind's ``NamingRule`` (logical -> physical names); default plain.
+    ``naming_presets``  ``{"airflow": rule, ...}``: rules picked with ``naming = { preset = ... }``.
+
+What the resolver guarantees to a store
+    * Every ``path`` is a physical name: the logical name already went through the
+      store's naming rule, or the user wrote ``STORE://path`` literally. A store still
+      checks what its backend cannot take (InvalidReference).
+    * ``check_size`` was called before ``put``: a store declares its limit as
+      ``capabilities.max_value_size`` instead of checking in ``put``.
+    * Methods are called from several threads at once (``get_many`` fans out over a pool
+      when ``batch_size`` is None); a store builds shared clients once (``Lazy``).
+    * ``close`` is called once, when the resolver closes; nothing is called after it.
+
+Methods and what they raise (every error is a ``SecretBridgeError`` naming the path and
+the store, never a value; an SDK exception that may hold a value is not chained)
+    ``get(path, version=None) -> StoredValue``  SecretNotFound (the store positively
+        answered so), StoreUnavailable (it could not answer), AccessDenied,
+        InvalidReference (a path or version the store cannot take), InvalidSecretValue
+        (the stored value cannot be decoded).
+    ``get_many(paths) -> {path: StoredValue | error}``  the latest value of each path; a
+        failure takes the value's place. Default: ``get`` for each path.
+    ``list_names(prefix="") -> Iterable[str]``  physical names starting with ``prefix``;
+        StoreUnavailable or AccessDenied if the store cannot list.
+    ``versions(path) -> list[str]``  version ids, oldest first; SecretNotFound for a missing
+        path. A store without the ``versions`` capability keeps one unnamed value per name:
+        the default returns ``[]`` for a path that exists.
+    ``put(path, value) -> str | None``  writes a new value, returns its version id (None
+        where the store has none); ReadOnlyStore unless ``capabilities.writable``.
+    ``delete(path)``  removes the secret (every version); SecretNotFound if absent.
+    ``health()``  returns if the store can serve reads, else raises StoreUnavailable.
+    ``close()``  releases clients and connections.
+"""
 
 from __future__ import annotations
 
 import importlib
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -20,7 +70,7 @@ from ..errors import (
     SecretBridgeError,
     SecretNotFound,
 )
-from ..naming import NamingRule
+from ..naming import PLAIN, NamingRule
 from . import BUILTIN_KINDS, ENTRY_POINT_GROUP
 
 T = TypeVar("T")
@@ -63,13 +113,14 @@ class StoredValue:
 class Capabilities:
     """What a store can do. ``batch_size`` is how many names one ``get_many`` call may
     take; None means the store has no batch API and the resolver fans ``get`` out in
-    parallel instead."""
+    parallel instead. ``max_value_size`` is the largest value in bytes (None: no
+    documented limit); the resolver refuses a larger one before it is sent."""
 
     writable: bool = False
     versions: bool = False
     binary: bool = False
     batch_size: int | None = None
-    max_value_size: int | None = None  # bytes one value may take (None: no documented limit)
+    max_value_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,13 +138,49 @@ class StoreOptions:
     the key."""
 
 
+@dataclass(frozen=True)
+class TransportOptions(StoreOptions):
+    """Settings of a store reached over the network, with the same names and checks in
+    every remote store. A subclass may change a default (``max_attempts: int = 5``); any
+    field it adds whose name ends in ``timeout`` is checked like ``timeout``."""
+
+    timeout: float = 10.0  # seconds to wait for an answer, per attempt
+    max_attempts: int = 3  # attempts per call, the first one included
+
+    def __post_init__(self) -> None:
+        for option in fields(self):
+            value = getattr(self, option.name)
+            if option.name.endswith("timeout") and not (0 < value < math.inf):
+                raise ValueError(f"{option.name}: must be more than 0 seconds")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts: must be at least 1")
+
+
+@dataclass(frozen=True)
+class BackoffOptions(TransportOptions):
+    """Transport settings of a store whose retry waits can be tuned: ``backoff`` is the
+    first wait, doubled per retry (with jitter), never over ``backoff_max``, which also
+    caps a server's Retry-After."""
+
+    backoff: float = 0.5  # seconds
+    backoff_max: float = 10.0  # seconds
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for key in ("backoff", "backoff_max"):
+            if not 0 <= getattr(self, key) < math.inf:
+                raise ValueError(f"{key}: must be zero or more seconds")
+
+
 class Store(ABC):
     """One configured store. Works in physical names; the resolver maps logical names
-    through ``naming`` before it calls a store."""
+    through ``naming`` before it calls a store. See the module docstring."""
 
     kind: ClassVar[str]
-    capabilities: ClassVar[Capabilities] = Capabilities()
     Options: ClassVar[type[StoreOptions]] = StoreOptions
+    default_naming: ClassVar[NamingRule] = PLAIN
+    naming_presets: ClassVar[Mapping[str, NamingRule]] = {}
+    capabilities: Capabilities = Capabilities()
 
     def __init__(self, name: str, options: Any, *, naming: NamingRule, context: StoreContext):
         self.name = name
@@ -106,7 +193,7 @@ class Store(ABC):
 
     @abstractmethod
     def get(self, path: str, version: str | None = None) -> StoredValue:
-        """The value at ``path``; raises SecretNotFound, StoreUnavailable or AccessDenied."""
+        """The value at ``path`` (the latest, or ``version``)."""
 
     def get_many(self, paths: Sequence[str]) -> dict[str, StoredValue | SecretBridgeError]:
         """The latest value of each path; a failure is returned in place of its value so
@@ -122,6 +209,11 @@ class Store(ABC):
     @abstractmethod
     def list_names(self, prefix: str = "") -> Iterable[str]:
         """Physical names that start with ``prefix``."""
+
+    def versions(self, path: str) -> list[str]:
+        """Version ids of ``path``, oldest first; ``[]`` from a store without versions."""
+        self.get(path)  # SecretNotFound if it does not exist
+        return []
 
     def put(self, path: str, value: str | bytes) -> str | None:
         """Write a new version; returns its version id where the store has versions."""

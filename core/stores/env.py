@@ -5,10 +5,12 @@ the ``airflow`` preset reads Airflow's own ``AIRFLOW_CONN_<ID>``/``AIRFLOW_VAR_<
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from ..errors import InvalidReference, SecretBridgeError
+from ..naming import NamingRule
 from .base import Capabilities, Store, StoredValue, StoreOptions
 
 
@@ -21,6 +23,25 @@ class EnvStore(Store):
     kind = "env"
     capabilities = Capabilities(batch_size=10_000)
     Options = EnvOptions
+    default_naming = NamingRule(
+        separator="_",
+        case="upper",
+        replace={"-": "_", ".": "_"},
+        allowed=r"A-Z0-9_",
+        allowed_description="upper case letters, digits and '_'",
+        pattern=r"[A-Z_][A-Z0-9_]*",
+    )
+    naming_presets: ClassVar[Mapping[str, NamingRule]] = {
+        # Airflow's own EnvironmentVariablesBackend: AIRFLOW_CONN_<ID>, AIRFLOW_VAR_<KEY>
+        "airflow": replace(
+            default_naming,
+            namespaces={"connections": "AIRFLOW_CONN_", "variables": "AIRFLOW_VAR_"},
+            replace={},
+            allowed=r"^=\x00",
+            allowed_description="anything but '=' and NUL",
+            pattern=None,
+        )
+    }
 
     def get(self, path: str, version: str | None = None) -> StoredValue:
         if version is not None:

@@ -15,7 +15,8 @@ refused without ``api_endpoint``.
 Reads and writes retry throttling (429) and unavailability (503) with exponential
 backoff and full jitter (google.api_core Retry), reads also timeouts and dropped
 connections, up to ``max_attempts`` tries within ``deadline`` seconds; each try has
-``timeout`` seconds.
+``timeout`` seconds. The first wait is ``backoff`` seconds, doubled per retry up to
+``backoff_max``.
 """
 
 from __future__ import annotations
@@ -23,50 +24,49 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from ..config import resolve_indirection
 from ..errors import (
     AccessDenied,
     ConfigError,
     InvalidReference,
-    InvalidSecretValue,
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Capabilities, Lazy, Store, StoredValue, StoreOptions, import_sdk
+from ..naming import NamingRule, airflow_preset
+from .base import BackoffOptions, Capabilities, Lazy, Store, StoredValue, import_sdk
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_ID_CHARS, _MAX_ID = r"A-Za-z0-9_-", 255
+_ID = re.compile(f"[{_ID_CHARS}]{{1,{_MAX_ID}}}")
 _FULL = re.compile(r"projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)")
 _VERSION = re.compile(r"[1-9][0-9]{0,18}|[A-Za-z][A-Za-z0-9_-]{0,62}")
-_MAX_PAYLOAD = 64 * 1024
 _SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 _TRANSPORT_LOGGER = "google.cloud.secretmanager_v1.services.secret_manager_service.transports"
 
 
 @dataclass(frozen=True)
-class SecretManagerOptions(StoreOptions):
+class SecretManagerOptions(BackoffOptions):
     project: str | None = None  # default: the project of the credentials (ADC)
     credentials_file: str | None = None  # service-account key: a path, env:VAR or file:/path
     api_endpoint: str | None = None  # e.g. a regional or private endpoint, or a local stand-in
     transport: Literal["grpc", "rest"] = "grpc"
     anonymous: bool = False  # no credentials at all: local stand-ins and emulators only
-    timeout: float = 10.0  # seconds per try
     deadline: float = 60.0  # seconds for all tries of one call
     max_attempts: int = 5
+    backoff: float = 0.1
+    backoff_max: float = 5.0
     page_size: int = 250  # secrets per listSecrets page
     filter: str | None = None  # extra listSecrets filter, e.g. "labels.team=data"
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if self.deadline <= 0:
+        super().__post_init__()
+        if not 0 < self.deadline < math.inf:
             raise ValueError("deadline: must be more than 0 seconds")
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts: must be at least 1")
         if not 1 <= self.page_size <= 25000:
             raise ValueError("page_size: must be between 1 and 25000")
         if self.anonymous and not self.api_endpoint:
@@ -83,9 +83,22 @@ class SecretManagerStore(Store):
     kind = "gcp-sm"
     # Not ``binary``: a payload carries no type, so bytes that happen to be UTF-8 come
     # back as text (a non-UTF-8 payload does come back as bytes).
-    capabilities = Capabilities(writable=True, versions=True, binary=False, max_value_size=65536)
+    capabilities = Capabilities(
+        writable=True, versions=True, binary=False, max_value_size=64 * 1024
+    )
     Options = SecretManagerOptions
     options: SecretManagerOptions
+    default_naming = NamingRule(
+        separator="-",
+        replace={".": "-"},
+        allowed=_ID_CHARS,
+        allowed_description="letters, digits, '_' and '-'",
+        max_length=_MAX_ID,
+    )
+    # Airflow's CloudSecretManagerBackend: airflow-connections-<id>, sep "-"
+    naming_presets: ClassVar[Mapping[str, NamingRule]] = {
+        "airflow": airflow_preset(default_naming, "airflow-", "-", replace={})
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -216,8 +229,8 @@ class SecretManagerStore(Store):
 
         return Retry(
             predicate=predicate,
-            initial=0.1,
-            maximum=min(5.0, self.options.deadline),
+            initial=self.options.backoff,
+            maximum=min(self.options.backoff_max, self.options.deadline),
             multiplier=2.0,
             timeout=self.options.deadline,
         )
@@ -354,13 +367,6 @@ class SecretManagerStore(Store):
 
     def put(self, path: str, value: str | bytes) -> str | None:
         data = value.encode("utf-8") if isinstance(value, str) else value
-        if len(data) > _MAX_PAYLOAD:
-            raise InvalidSecretValue(
-                f"Secret Manager payloads are at most {_MAX_PAYLOAD} bytes; "
-                f"this one is {len(data)}",
-                ref=path,
-                store=self.name,
-            )
         client, project = self._connect()
         name = self._secret_name(path, project)
         request = {"parent": name, "payload": {"data": data, "data_crc32c": crc32c(data)}}

@@ -20,9 +20,10 @@ Credentials come from the kubeconfig (``kubeconfig`` option, else ``$KUBECONFIG`
 ``~/.kube/config``; exec plugins and token refresh work as in kubectl), or the pod's
 service account with ``in_cluster = true``.
 
-Every call has a ``timeout`` (connect, read); 429 and 5xx answers and connection errors
-are retried by urllib3's Retry on the client's pool (exponential backoff with jitter,
-``Retry-After`` honoured up to ``backoff_max``), ``max_attempts`` tries in all. Listing
+Every call has a ``connect_timeout`` and a ``timeout`` (read); 429 and 5xx answers and
+connection errors are retried by urllib3's Retry on the client's pool (exponential
+backoff from ``backoff`` seconds with jitter, ``Retry-After`` honoured up to
+``backoff_max``), ``max_attempts`` tries in all. A Secret holds at most 1 MiB. Listing
 asks for metadata only (``PartialObjectMetadataList``), so it never transfers values.
 """
 
@@ -41,41 +42,36 @@ from ..errors import (
     AccessDenied,
     ConfigError,
     InvalidReference,
-    InvalidSecretValue,
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Capabilities, Lazy, Store, StoredValue, StoreOptions, import_sdk
+from ..naming import NamingRule
+from .base import BackoffOptions, Capabilities, Lazy, Store, StoredValue, import_sdk
 
 VALUE_KEY = "value"
 BINARY_KEYS = "secretbridge.io/binary-keys"
 _SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_MAX_NAME = 253
 _KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 _METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-_MAX_SIZE = 1024 * 1024
 _CONFLICT_TRIES = 5
 
 
 @dataclass(frozen=True)
-class KubernetesOptions(StoreOptions):
+class KubernetesOptions(BackoffOptions):
     namespace: str | None = None  # default: the kubeconfig context's, else "default"
     kubeconfig: str | None = None  # path (env:VAR allowed); default $KUBECONFIG, ~/.kube/config
     context: str | None = None  # default: the kubeconfig's current context
     in_cluster: bool = False  # the pod's service account token and CA
-    timeout: float = 10.0  # seconds to connect, and to read, per try
+    connect_timeout: float = 5.0  # seconds to connect, per try
     max_attempts: int = 4
-    backoff_max: float = 10.0  # seconds, longest wait between tries (also caps Retry-After)
+    backoff: float = 0.1
     page_size: int = 500  # Secrets per list page
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts: must be at least 1")
-        if self.backoff_max < 0:
-            raise ValueError("backoff_max: must be zero or more seconds")
+        super().__post_init__()
         if self.page_size < 1:
             raise ValueError("page_size: must be at least 1")
         if self.in_cluster and (self.kubeconfig or self.context):
@@ -93,9 +89,19 @@ class _Path:
 
 class KubernetesStore(Store):
     kind = "k8s"
-    capabilities = Capabilities(writable=True, versions=False, binary=True)
+    capabilities = Capabilities(writable=True, binary=True, max_value_size=1024 * 1024)
     Options = KubernetesOptions
     options: KubernetesOptions
+    # A logical name is one Secret: a DNS-1123 subdomain in the store's namespace.
+    default_naming = NamingRule(
+        separator=".",
+        case="lower",
+        replace={"_": "-"},
+        allowed=r"a-z0-9.-",
+        allowed_description="lower case letters, digits, '-' and '.' (DNS-1123)",
+        pattern=_NAME.pattern,
+        max_length=_MAX_NAME,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -170,8 +176,8 @@ class KubernetesStore(Store):
             status=tries,
             other=0,
             redirect=0,
-            backoff_factor=0.1,
-            backoff_jitter=0.1,
+            backoff_factor=self.options.backoff,
+            backoff_jitter=self.options.backoff,
             backoff_max=cap,
             status_forcelist=(429, 500, 502, 503, 504),
             # Reads, replaces and deletes repeat safely; a create or a patch does not.
@@ -181,7 +187,7 @@ class KubernetesStore(Store):
         )
 
     def _timeout(self) -> tuple[float, float]:
-        return (self.options.timeout, self.options.timeout)
+        return (self.options.connect_timeout, self.options.timeout)
 
     def close(self) -> None:
         connection = self._connection.take()
@@ -200,7 +206,7 @@ class KubernetesStore(Store):
         key = parts[2] if len(parts) == 3 else None
         if not _NAMESPACE.fullmatch(ns):
             raise self._bad_path(path, f"namespace {ns!r} is not a DNS-1123 label")
-        if not (_NAME.fullmatch(name) and len(name) <= 253):
+        if not (_NAME.fullmatch(name) and len(name) <= _MAX_NAME):
             raise self._bad_path(path, f"Secret name {name!r} is not a DNS-1123 subdomain")
         if key is not None and not _KEY.fullmatch(key):
             raise self._bad_path(path, f"key {key!r} is not letters, digits, '-', '_' or '.'")
@@ -355,12 +361,6 @@ class KubernetesStore(Store):
 
     def put(self, path: str, value: str | bytes) -> None:
         raw = value.encode("utf-8") if isinstance(value, str) else value
-        if len(raw) > _MAX_SIZE:
-            raise InvalidSecretValue(
-                f"a Kubernetes Secret holds at most {_MAX_SIZE} bytes; this value is {len(raw)}",
-                ref=path,
-                store=self.name,
-            )
         api, namespace = self._connect()
         where = self._parse(path, namespace)
         key = where.key or VALUE_KEY

@@ -44,8 +44,9 @@ Authentication (``auth``; default ``token`` when ``token`` is set)
 Transport
     One ``hvac.Client`` per store on a ``requests.Session`` whose adapter retries
     connection errors, read timeouts, 429 and 5xx with exponential backoff and jitter
-    (``max_attempts``, ``backoff``). Every call has ``connect_timeout``/``timeout``; a
-    call takes at most about ``max_attempts * (connect_timeout + timeout)`` plus backoff.
+    (``max_attempts``, ``backoff``; ``backoff_max`` caps each wait and Retry-After). Every
+    call has ``connect_timeout``/``timeout``; a call takes at most about
+    ``max_attempts * (connect_timeout + timeout)`` plus backoff.
     TLS: ``ca_file`` (PEM bundle), ``verify = false`` (tests only), ``client_cert`` and
     ``client_key`` for mutual TLS. ``namespace`` sends ``X-Vault-Namespace``. The URL is
     ``url``, else ``$VAULT_ADDR``.
@@ -60,10 +61,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from ..config import resolve_indirection
 from ..errors import (
@@ -74,7 +75,8 @@ from ..errors import (
     SecretBridgeError,
     StoreUnavailable,
 )
-from .base import Capabilities, Store, StoredValue, StoreOptions, import_sdk
+from ..naming import PLAIN, NamingRule, airflow_preset
+from .base import BackoffOptions, Capabilities, Store, StoredValue, import_sdk
 
 T = TypeVar("T")
 #: hvac ships no type information: its client is typed as Any here.
@@ -83,13 +85,12 @@ _Client = Any
 AUTH_METHODS = ("token", "userpass", "approle", "jwt", "oidc", "kubernetes")
 K8S_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105 - a path
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-RETRY_AFTER_MAX = 10.0  # seconds: the longest Retry-After honoured
 _VERSION = re.compile(r"[1-9][0-9]{0,18}")
 _VALUE, _VALUE_B64 = "value", "value_b64"
 
 
 @dataclass(frozen=True)
-class VaultOptions(StoreOptions):
+class VaultOptions(BackoffOptions):
     url: str | None = None  # default: $VAULT_ADDR
     mount: str | None = None  # None: the first path segment is the mount
     kv_version: int = 2
@@ -107,22 +108,15 @@ class VaultOptions(StoreOptions):
     verify: bool = True
     client_cert: str | None = None
     client_key: str | None = None
-    timeout: float = 10.0  # seconds to wait for an answer
     connect_timeout: float = 5.0
-    max_attempts: int = 3
     backoff: float = 0.25  # seconds, doubled per retry, plus up to as much jitter
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.kv_version not in (1, 2):
             raise ValueError("kv_version: expected 1 or 2")
         if self.mount is not None and not self.mount.strip("/"):
             raise ValueError("mount: must name a mount, such as 'secret'")
-        if self.timeout <= 0 or self.connect_timeout <= 0:
-            raise ValueError("timeout: must be more than 0 seconds")
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts: must be at least 1")
-        if self.backoff < 0:
-            raise ValueError("backoff: must be zero or more seconds")
         if (self.client_cert is None) != (self.client_key is None):
             raise ValueError("client_cert: client_cert and client_key go together")
         method = self.method
@@ -150,15 +144,15 @@ class VaultStore(Store):
     capabilities = Capabilities(writable=True, versions=True, binary=True)
     Options = VaultOptions
     options: VaultOptions
+    # Airflow's VaultBackend: mount_point "airflow", connections_path "connections"
+    naming_presets: ClassVar[Mapping[str, NamingRule]] = {
+        "airflow": airflow_preset(PLAIN, "airflow/", "/")
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.options.kv_version == 1:
-            # KV v1 keeps one value per path. The interface keeps capabilities on the
-            # class; this store's depend on its config, so this instance has its own.
-            setattr(  # noqa: B010 - assigning would trip mypy's ClassVar check
-                self, "capabilities", Capabilities(writable=True, versions=False, binary=True)
-            )
+            self.capabilities = replace(self.capabilities, versions=False)  # one value a path
         self._mount = self.options.mount.strip("/") if self.options.mount else None
         self._client: _Client | None = None
         self._login_client: _Client | None = None  # same session, never a token
@@ -166,6 +160,8 @@ class VaultStore(Store):
         self._generation = 0  # bumped by every login, so concurrent 403s log in once
         self._refresh_at: float | None = None  # monotonic time to log in again
         self._checked_mounts: set[str] = set()
+        # One KV-version check per mount, even when get_many's threads race for it.
+        self._mount_lock = threading.Lock()
 
     # ------------------------------------------------------------------ reads
 
@@ -213,6 +209,20 @@ class VaultStore(Store):
             if mount.startswith(head) and "/" not in mount:
                 found.extend(self._walk(mount, "", f"{mount}/"))
         return sorted(found)
+
+    def versions(self, path: str) -> list[str]:
+        """KV v2: every version number of ``path``, oldest first (deleted and destroyed
+        ones included: they still hold their number). KV v1 keeps one value: ``[]``."""
+        if self.options.kv_version == 1:
+            return super().versions(path)
+        mount, inner = self._split(path)
+
+        def numbers(client: _Client) -> list[str]:
+            response = client.secrets.kv.v2.read_secret_metadata(path=inner, mount_point=mount)
+            found = (response or {}).get("data", {}).get("versions") or {}
+            return [str(number) for number in sorted(int(key) for key in found)]
+
+        return self._call(numbers, path, mount=mount, missing=lambda: self.not_found(path))
 
     def _walk(self, mount: str, prefix: str, outer: str) -> list[str]:
         """Every secret under ``mount`` whose path starts with ``prefix``: LIST the
@@ -374,7 +384,9 @@ class VaultStore(Store):
         hvac_exceptions = import_sdk("hvac.exceptions", kind="vault", extra="vault")
         client = self._ready_client()
         if mount is not None and mount not in self._checked_mounts:
-            self._check_mount(client, mount)
+            with self._mount_lock:
+                if mount not in self._checked_mounts:
+                    self._check_mount(client, mount)
         for attempt in (1, 2):
             generation = self._generation
             try:
@@ -451,8 +463,8 @@ class VaultStore(Store):
         class _Retry(retry_module.Retry):  # type: ignore[misc,name-defined]
             def parse_retry_after(self, retry_after: str) -> float:
                 # Honour Retry-After (Vault's rate-limit quotas send it) up to
-                # RETRY_AFTER_MAX: urllib3 alone would sleep up to 6 hours per retry.
-                return min(float(super().parse_retry_after(retry_after)), RETRY_AFTER_MAX)
+                # backoff_max: urllib3 alone would sleep up to 6 hours per retry.
+                return min(float(super().parse_retry_after(retry_after)), options.backoff_max)
 
         retry = _Retry(
             total=retries,
@@ -462,7 +474,7 @@ class VaultStore(Store):
             other=0,
             backoff_factor=options.backoff,
             backoff_jitter=options.backoff,
-            backoff_max=RETRY_AFTER_MAX,
+            backoff_max=options.backoff_max,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=None,  # every verb: Vault's LIST, logins and writes too
             raise_on_status=False,  # the last answer goes to hvac, which names the error

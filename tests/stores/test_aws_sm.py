@@ -15,11 +15,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any
 
 import pytest
-from leaks import assert_no_leak
+from boto_calls import Calls
+from leaks import CANARY, assert_clean
 
 from dev_env.aws import MotoServer
 from dev_env.faultproxy import FaultProxy
@@ -36,31 +36,7 @@ from secretbridge.config import parse_config
 from secretbridge.stores.aws_sm import SecretsManagerStore
 from secretbridge.stores.base import StoredValue
 
-CANARY = "canary-aws-sm-7c1d-NEVER-SHOW"
 MakeResolver = Callable[..., Resolver]
-
-
-clean = partial(assert_no_leak, CANARY)
-
-
-class Calls:
-    """Counts the API calls a boto3 client really makes (botocore's event system), and
-    keeps each call's parameters."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: list[str] = []
-        self.made: list[tuple[str, dict[str, Any]]] = []
-        client.meta.events.register("before-call.*.*", self._call)
-        client.meta.events.register("before-parameter-build.*.*", self._params)
-
-    def _call(self, model: Any, **_: Any) -> None:
-        self.calls.append(model.name)
-
-    def _params(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.made.append((model.name, dict(params)))
-
-    def count(self) -> Counter[str]:
-        return Counter(self.calls)
 
 
 @pytest.fixture
@@ -110,9 +86,9 @@ def test_200_secrets_resolve_in_10_batch_calls(
 
     assert [s.reveal() for s in got.values()] == [f"pw{i}-{CANARY}" for i in range(200)]
     assert calls.count() == Counter({"BatchGetSecretValue": 10}), calls.count()
-    assert all(len(params["SecretIdList"]) <= 20 for _, params in calls.made)
+    assert all(len(params["SecretIdList"]) <= 20 for _, params in calls.params)
     assert elapsed < 10
-    clean(*got.values())
+    assert_clean(*got.values())
 
 
 def test_get_many_reports_missing_and_deleted_per_id(
@@ -135,7 +111,7 @@ def test_get_many_reports_missing_and_deleted_per_id(
         error = out[name]
         assert isinstance(error, SecretNotFound), error
         assert (error.ref, error.store) == (name, "aws")
-        clean(error)
+        assert_clean(error)
     assert calls.count() == Counter({"BatchGetSecretValue": 2})  # 27 distinct ids: 20 + 7
 
 
@@ -180,7 +156,7 @@ def test_versions_by_stage_custom_stage_and_id(
     assert pw(ids[1]) == f"v1-{CANARY}"
     assert store.get(name, "AWSPREVIOUS").version == ids[1]
     assert store.get(name, ids[0]).version == ids[0]
-    asked = [params for _, params in calls.made]
+    asked = [params for _, params in calls.params]
     assert {"SecretId": name, "VersionStage": "BLUE"} in asked
     assert {"SecretId": name, "VersionId": ids[1]} in asked
 
@@ -204,7 +180,7 @@ def test_binary_secret_comes_back_as_bytes(aws_resolver: MakeResolver, sm: Any, 
     assert store.get_many([f"{ns}/blob"])[f"{ns}/blob"].value == blob  # type: ignore[union-attr]
     secret = resolver.get(ref(f"{ns}/blob"))
     assert secret.is_binary and secret.reveal_bytes() == blob
-    clean(secret, got)
+    assert_clean(secret, got)
     version = store.put(f"{ns}/blob", b"\x00\xff" + CANARY.encode())
     assert store.get(f"{ns}/blob", version).value == b"\x00\xff" + CANARY.encode()
 
@@ -263,7 +239,7 @@ def test_delete_without_recovery(aws_resolver: MakeResolver, sm: Any, ns: str) -
     store = store_of(aws_resolver("aws-sm", recovery_window_days=0))
     calls = Calls(store.client)
     store.delete(name)
-    assert calls.made[-1] == (
+    assert calls.params[-1] == (
         "DeleteSecret",
         {"SecretId": name, "ForceDeleteWithoutRecovery": True},
     )
@@ -310,7 +286,7 @@ def test_throttling_fails_clearly_when_attempts_run_out(
         resolver.get(f"secret:{ns}/t")
     assert info.value.store == "aws" and info.value.ref == f"secret:{ns}/t"
     assert aws_proxy.count(path_contains="BatchGetSecretValue") == 2
-    clean(info.value)
+    assert_clean(info.value)
 
 
 def test_batch_refused_by_iam_falls_back_to_one_read_per_secret(
@@ -409,7 +385,7 @@ def test_assume_role_reads_with_the_assumed_credentials(
     assert keys[0].startswith("ASIA"), "temporary credentials from STS AssumeRole"
     credentials = store.client._request_signer._credentials
     assert credentials.method == "assume-role"
-    clean(store)
+    assert_clean(store)
 
 
 # ------------------------------------------------------------------ config and leaks
@@ -444,7 +420,7 @@ def test_options_repr_hides_credentials() -> None:
             }
         }
     )
-    clean(config.stores["sm"].options, config)
+    assert_clean(config.stores["sm"].options, config)
 
 
 def test_credentials_come_through_env_indirection(

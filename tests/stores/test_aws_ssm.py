@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from boto_calls import Calls
+from leaks import CANARY
 
 from dev_env.aws import MotoServer
 from dev_env.faultproxy import FaultProxy
@@ -27,27 +29,7 @@ from secretbridge import (
 )
 from secretbridge.stores.aws_ssm import ParameterStore
 
-CANARY = "canary-aws-ssm-4b2e-NEVER-SHOW"
 MakeResolver = Callable[..., Resolver]
-
-
-class Calls:
-    """Counts the API calls a boto3 client really makes (botocore's event system)."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: list[str] = []
-        self.params: list[tuple[str, dict[str, Any]]] = []
-        client.meta.events.register("before-call.*.*", self._call)
-        client.meta.events.register("before-parameter-build.*.*", self._params)
-
-    def _call(self, model: Any, **_: Any) -> None:
-        self.calls.append(model.name)
-
-    def _params(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.params.append((model.name, dict(params)))
-
-    def count(self) -> Counter[str]:
-        return Counter(self.calls)
 
 
 @pytest.fixture

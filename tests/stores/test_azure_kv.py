@@ -16,12 +16,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
-from leaks import assert_no_leak
+from leaks import CANARY, assert_clean
 
 from dev_env.azure_kv import KeyVaultStandIn
 from dev_env.service import free_port
@@ -37,13 +36,9 @@ from secretbridge import (
 from secretbridge.config import parse_config
 from secretbridge.stores.azure_kv import BINARY_CONTENT_TYPE, KeyVaultStore
 
-CANARY = "canary-azure-3b9e-NEVER-SHOW-THIS"
 STORE = "kv"
 
 Make = Callable[..., KeyVaultStore]
-
-
-no_canary = partial(assert_no_leak, CANARY)
 
 
 def unique(stem: str = "t") -> str:
@@ -84,7 +79,7 @@ def _maker(resolvers: list[Resolver], server_url: str, ca_file: str) -> Make:
             "timeout": 5.0,
             "connect_timeout": 2.0,
             "backoff": 0.05,
-            "max_backoff": 0.2,
+            "backoff_max": 0.2,
         }
         settings.update(overrides)
         settings = {k: v for k, v in settings.items() if v is not None}
@@ -185,7 +180,7 @@ def test_a_user_assigned_identity_by_client_id(
     assert make(client_id="0b1c2d3e-user-assigned").get(name).value == CANARY
     with pytest.raises(AccessDenied, match="authentication failed") as info:
         make(client_id="not-an-identity-of-this-app").get(name)
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, seed: Any) -> None:
@@ -198,7 +193,7 @@ def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, seed:
         store.get(name)
     assert (info.value.ref, info.value.store) == (name, STORE)
     assert ("GET", f"/secrets/{name}/", 401) in azure_kv.log
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_forbidden_is_access_denied(azure_kv: KeyVaultStandIn, make: Make, seed: Any) -> None:
@@ -209,7 +204,7 @@ def test_forbidden_is_access_denied(azure_kv: KeyVaultStandIn, make: Make, seed:
     with pytest.raises(AccessDenied, match=r"403 Forbidden ForbiddenByRbac") as info:
         store.get(name)
     assert (info.value.ref, info.value.store) == (name, STORE)
-    no_canary(info.value)
+    assert_clean(info.value)
     with pytest.raises(AccessDenied):
         store.put(name, CANARY)
     # The resolver stops at a refusal: it does not fall through to the next store.
@@ -288,22 +283,22 @@ def test_a_wrong_client_secret_is_access_denied_without_the_secret(
     assert "client_secret credential" in message
     assert "AADSTS7000215" in message and "Invalid client secret" in message
     assert (info.value.ref, info.value.store) == (name, STORE)
-    no_canary(info.value)
+    assert_clean(info.value)
     # A refusal is not retried: one token request, and the vault served nothing.
     assert azure_kv.count("POST", TOKEN_PATH) == before + 1
     assert all(status == 401 for _, path, status in azure_kv.log if path.endswith(name + "/"))
     outcome = store.get_many([name])[name]
     assert isinstance(outcome, AccessDenied)
-    no_canary(outcome)
+    assert_clean(outcome)
     with pytest.raises(StoreUnavailable, match="AADSTS7000215") as health:
         store.health()
-    no_canary(health.value)
+    assert_clean(health.value)
 
     # An application the directory does not know is refused too, and says so.
     monkeypatch.setenv(SECRET_ENV, azure_kv.client_secret)
     with pytest.raises(AccessDenied, match="AADSTS700016") as info:
         make_sp(client_id="00000000-0000-0000-0000-00000000dead").get(name)
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_the_client_secret_read_from_a_file(
@@ -317,7 +312,7 @@ def test_the_client_secret_read_from_a_file(
 
     with pytest.raises(ConfigError, match=r"stores\.kv\.client_secret: cannot read") as info:
         make_sp(client_secret=f"file:{tmp_path / 'missing'}").get(name)
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_the_authority_decides_where_the_login_goes(
@@ -339,7 +334,7 @@ def test_the_authority_decides_where_the_login_goes(
         make_sp(authority=f"https://127.0.0.1:{free_port()}", max_attempts=2).get(name)
     assert time.monotonic() - started < 5
     assert azure_kv.count("POST", TOKEN_PATH) == before
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_the_token_service_is_retried_like_the_vault(
@@ -358,7 +353,7 @@ def test_the_token_service_is_retried_like_the_vault(
     with pytest.raises(StoreUnavailable, match=r"token service failed.*503") as info:
         make_sp(max_attempts=3).get(name)
     assert azure_kv.count("POST", TOKEN_PATH) == before + 3
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_client_secret_configuration_errors(azure_kv: KeyVaultStandIn) -> None:
@@ -402,7 +397,7 @@ def test_versions(make: Make) -> None:
         assert (got.value, got.version) == (f"v{i}-{CANARY}", version)
     with pytest.raises(SecretNotFound, match=r"version '0+'") as info:
         store.get(name, "0" * 32)
-    no_canary(info.value)
+    assert_clean(info.value)
     with pytest.raises(InvalidReference, match="not a Key Vault version id"):
         store.get(name, "../other")
 
@@ -431,7 +426,7 @@ def test_disabled_secrets_are_not_listed_and_cannot_be_read(make: Make, seed: An
     assert store.list_names(prefix) == [f"{prefix}-on"]
     with pytest.raises(AccessDenied, match="SecretDisabled") as info:
         store.get(f"{prefix}-off")
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_binary_values_are_base64_with_a_content_type(make: Make, seed: Any) -> None:
@@ -449,6 +444,27 @@ def test_binary_values_are_base64_with_a_content_type(make: Make, seed: Any) -> 
     assert store.get(name).value == "YWJj"
 
 
+def test_a_binary_marked_value_that_is_not_base64_is_invalid_secret_value(
+    make: Make, seed: Any
+) -> None:
+    store = make()
+    name = unique()
+    seed.set_secret(name, f"not base64 {CANARY}", content_type=BINARY_CONTENT_TYPE)
+    with pytest.raises(InvalidSecretValue, match="not base64") as info:
+        store.get(name)
+    assert (info.value.ref, info.value.store) == (name, STORE)
+    assert_clean(info.value)
+
+
+def test_versions_oldest_first(make: Make) -> None:
+    store = make()
+    name = unique()
+    written = [store.put(name, f"{i}-{CANARY}") for i in range(3)]
+    assert store.versions(name) == written
+    with pytest.raises(SecretNotFound):
+        store.versions(unique())
+
+
 def test_soft_delete_keeps_the_name_until_purged(make: Make, seed: Any) -> None:
     store = make()
     name = unique()
@@ -459,7 +475,7 @@ def test_soft_delete_keeps_the_name_until_purged(make: Make, seed: Any) -> None:
     assert seed.get_deleted_secret(name).name == name
     with pytest.raises(StoreUnavailable, match="recover or purge it first") as info:
         store.put(name, f"again-{CANARY}")
-    no_canary(info.value)
+    assert_clean(info.value)
     seed.purge_deleted_secret(name)
     store.put(name, f"again-{CANARY}")
 
@@ -477,7 +493,7 @@ def test_a_value_the_vault_refuses(azure_kv: KeyVaultStandIn, make: Make) -> Non
     store = make()
     with pytest.raises(InvalidSecretValue, match="BadParameter") as info:
         store.put(unique(), CANARY * 1000)
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_names_key_vault_cannot_hold_are_refused_before_any_call(
@@ -505,12 +521,12 @@ def test_throttling_is_retried_honouring_a_capped_retry_after(
 ) -> None:
     name = unique()
     seed.set_secret(name, CANARY)
-    store = make(max_attempts=3, max_backoff=0.3)
+    store = make(max_attempts=3, backoff_max=0.3)
     _warm(store)
     azure_kv.faults.inject("status", status=429, retry_after=30, count=2, path=name)
     started = time.monotonic()
     assert store.get(name).value == CANARY
-    assert time.monotonic() - started < 3, "Retry-After: 30 is capped at max_backoff"
+    assert time.monotonic() - started < 3, "Retry-After: 30 is capped at backoff_max"
     assert azure_kv.count("GET", name) == 3
 
 
@@ -527,7 +543,7 @@ def test_throttling_that_does_not_stop_is_store_unavailable(
     assert "429" in str(info.value)
     assert (info.value.ref, info.value.store) == (name, STORE)
     assert azure_kv.count("GET", name) == 3
-    no_canary(info.value)
+    assert_clean(info.value)
 
 
 def test_server_errors_are_retried_then_reported(
@@ -542,7 +558,7 @@ def test_server_errors_are_retried_then_reported(
     azure_kv.faults.inject("status", status=500, count=5, path=name)
     with pytest.raises(StoreUnavailable, match="failed after 2 attempts") as info:
         store.get(name)
-    no_canary(info.value)
+    assert_clean(info.value)
     azure_kv.faults.clear()
     azure_kv.faults.inject("drop", count=1, path=name)
     assert store.get(name).value == CANARY
@@ -627,7 +643,7 @@ def test_repr_and_close(make: Make) -> None:
     store = make()
     store.put(name := unique(), CANARY)
     assert store.get(name).value == CANARY
-    no_canary(store, store.get(name))
+    assert_clean(store, store.get(name))
     store.close()
     assert store.get(name).value == CANARY  # a closed store builds a new client on use
     store.close()

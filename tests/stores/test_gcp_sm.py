@@ -7,11 +7,10 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from functools import partial
 from typing import Any
 
 import pytest
-from leaks import assert_no_leak
+from leaks import CANARY, assert_clean
 
 from dev_env.gcp_sm import SecretManagerStandIn, crc32c
 from dev_env.service import free_port
@@ -26,8 +25,6 @@ from secretbridge import (
 from secretbridge.config import parse_config
 from secretbridge.errors import StoreUnavailable
 from secretbridge.stores.gcp_sm import SecretManagerStore
-
-CANARY = "canary-gcp-7d1e-NEVER-SHOW-THIS"
 
 
 def settings_for(server: SecretManagerStandIn, project: str, **extra: Any) -> dict[str, Any]:
@@ -89,9 +86,6 @@ def seed(server: SecretManagerStandIn, project: str, secret: str, data: bytes) -
         return str(added.name.rsplit("/", 1)[-1])
     finally:
         client.transport.close()
-
-
-assert_clean = partial(assert_no_leak, CANARY)
 
 
 # ------------------------------------------------------------------ reads and versions
@@ -159,8 +153,10 @@ def test_put_creates_then_adds_versions_and_delete(make: Any, gcp_server: Any) -
     assert (info.value.ref, info.value.store) == ("fresh", "gcp")
     with pytest.raises(SecretNotFound):
         store.delete("fresh")
-    with pytest.raises(InvalidSecretValue, match="at most 65536 bytes"):
-        store.put("huge", "x" * (64 * 1024 + 1))
+    # The resolver's shared check refuses a payload over the declared limit.
+    assert store.capabilities.max_value_size == 65536
+    with pytest.raises(InvalidSecretValue, match="at most 65536"):
+        store.check_size("huge", "x" * (64 * 1024 + 1))
 
 
 # ------------------------------------------------------------------ failures

@@ -9,22 +9,26 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from leaks import assert_no_leak
+from leaks import CANARY, assert_clean
 
 from dev_env.k8s import NAMESPACE, KubernetesStandIn
 from dev_env.service import free_port
 from dev_env.standin import CertificateAuthority
-from secretbridge import AccessDenied, ConfigError, InvalidReference, Resolver, SecretNotFound
+from secretbridge import (
+    AccessDenied,
+    ConfigError,
+    InvalidReference,
+    InvalidSecretValue,
+    Resolver,
+    SecretNotFound,
+)
 from secretbridge.config import parse_config
 from secretbridge.errors import StoreUnavailable
 from secretbridge.stores.k8s import KubernetesStore
-
-CANARY = "canary-k8s-40c2-NEVER-SHOW-THIS"
 
 
 @pytest.fixture
@@ -76,9 +80,6 @@ def kubeconfig_variant(server: KubernetesStandIn, folder: Path, **changes: Any) 
     path = folder / "kubeconfig"
     path.write_text(json.dumps(config))
     return str(path)
-
-
-assert_clean = partial(assert_no_leak, CANARY)
 
 
 # ------------------------------------------------------------------ reads
@@ -161,6 +162,32 @@ def test_list_names_namespaces_and_keys_with_paging(make: Any, k8s_server: Any, 
     assert store.list_names(f"{ns}/oth") == [f"{ns}/other"]
     assert store.list_names(f"{ns}/svc-1/") == [f"{ns}/svc-1/a", f"{ns}/svc-1/b"]
     assert store.list_names("nothing") == []
+
+
+def test_a_value_over_1_mib_is_refused_before_it_is_sent(
+    make: Any, k8s_server: Any, ns: str
+) -> None:
+    store = make()
+    assert store.capabilities.max_value_size == 1024 * 1024
+    creates = k8s_server.count("POST", f"/api/v1/namespaces/{ns}/secrets")
+    resolver = Resolver(
+        parse_config(
+            {"stores": {"k8s": {"kind": "k8s", "namespace": ns,
+                                "kubeconfig": str(k8s_server.kubeconfig)}}}
+        )
+    )  # fmt: skip
+    with resolver, pytest.raises(InvalidSecretValue, match="holds at most 1048576") as info:
+        resolver.put("big", CANARY + "x" * 1024 * 1024, store="k8s")
+    assert_clean(info.value)
+    assert k8s_server.count("POST", f"/api/v1/namespaces/{ns}/secrets") == creates
+
+
+def test_versions_is_empty_for_a_secret_that_exists(make: Any, k8s_server: Any, ns: str) -> None:
+    create(k8s_server, ns, "one", {"value": CANARY.encode()})
+    store = make()
+    assert store.versions("one") == []
+    with pytest.raises(SecretNotFound):
+        store.versions("absent")
 
 
 def test_bad_paths_and_versions(make: Any) -> None:

@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import hvac.exceptions
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from leaks import assert_no_leak
+from leaks import CANARY, assert_clean
 
 from dev_env.standin import Request, Response, StandIn
 from dev_env.vault import KV1_MOUNT, KV2_MOUNT, ROOT_TOKEN, TOKEN_ENV, VaultServer
@@ -42,15 +41,11 @@ from secretbridge.config import parse_config
 from secretbridge.stores.base import StoredValue
 from secretbridge.stores.vault import VaultStore
 
-CANARY = "canary-9d2c-VAULT-NEVER-SHOW"
 POLICY = "sb-reader"  # read secret/app/*, nothing else
 ROLE = "etl"
 
 
 # ------------------------------------------------------------------ helpers
-
-
-leak_free = partial(assert_no_leak, CANARY)
 
 
 def b64url(data: bytes) -> str:
@@ -298,7 +293,7 @@ def test_reference_form_from_the_design(vault: Setup, root_env: str, app: str) -
         )
         whole = json.loads(resolver.get(f"vault://secret/{app}/snowflake").reveal())
         assert whole == {"user": "etl", "password": f"two-{CANARY}"}
-        leak_free(pinned, latest, resolver.store("vault"))
+        assert_clean(pinned, latest, resolver.store("vault"))
 
 
 def test_value_conventions(vault: Setup, root_env: str, app: str, tmp_path: Path) -> None:
@@ -327,13 +322,16 @@ def test_value_conventions(vault: Setup, root_env: str, app: str, tmp_path: Path
     vault.write(f"{app}/broken", {"value_b64": f"not base64 {CANARY}"})
     with pytest.raises(InvalidSecretValue, match="value_b64") as info:
         store.get(f"secret/{app}/broken")
-    leak_free(info.value)
+    assert_clean(info.value)
 
 
 def test_versions_and_bad_pins(vault: Setup, root_env: str, app: str, tmp_path: Path) -> None:
     store = store_for(tmp_path, url=vault.server.url, mount="secret", token=root_env)
     versions = [store.put(f"{app}/rot", f"v{i}-{CANARY}") for i in range(3)]
     assert versions == ["1", "2", "3"]
+    assert store.versions(f"{app}/rot") == ["1", "2", "3"]
+    with pytest.raises(SecretNotFound):
+        store.versions(f"{app}/never-written")
     for i, version in enumerate(versions):
         assert store.get(f"{app}/rot", version) == StoredValue(f"v{i}-{CANARY}", version)
     with pytest.raises(SecretNotFound) as info:
@@ -378,6 +376,9 @@ def test_kv_v1_mount(vault: Setup, root_env: str, app: str, tmp_path: Path) -> N
     assert raw["data"] == {"value": f"two-{CANARY}"}
     with pytest.raises(InvalidReference, match="no versions"):
         store.get(path, "1")
+    assert store.versions(path) == [], "KV v1 keeps one value and no version ids"
+    with pytest.raises(SecretNotFound):
+        store.versions(f"{KV1_MOUNT}/{app}/never-written")
     assert store.list_names(f"{KV1_MOUNT}/{app}/") == [path]
     assert path in store.list_names("")  # every KV v1 mount the token sees
     assert not any(p.startswith(f"{KV2_MOUNT}/") for p in store.list_names(""))
@@ -386,6 +387,33 @@ def test_kv_v1_mount(vault: Setup, root_env: str, app: str, tmp_path: Path) -> N
         store.get(path)
     with pytest.raises(SecretNotFound):
         store.delete(path)
+
+
+def test_get_many_checks_each_mount_once(
+    vault: Setup, root_env: str, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resolver fans get_many out over its pool; the KV-version check of the mount
+    must still be one request, not one per thread that raced for it."""
+    import requests
+
+    for i in range(16):
+        vault.write(f"{app}/n{i}", {"value": f"{i}-{CANARY}"})
+    mount_checks: list[str] = []
+    send = requests.Session.send
+
+    def recording_send(session: Any, request: Any, **kwargs: Any) -> Any:
+        if "/v1/sys/internal/ui/mounts/" in request.url:
+            mount_checks.append(request.url)
+            time.sleep(0.2)  # widen the window in which the other threads arrive
+        return send(session, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", recording_send)
+    config = {"stores": {"v": {"kind": "vault", "url": vault.server.url, "token": root_env}}}
+    with Resolver(parse_config(config)) as resolver:
+        refs = [f"v://secret/{app}/n{i}" for i in range(16)]
+        found = resolver.get_many(refs)
+        assert [found[ref].reveal() for ref in refs] == [f"{i}-{CANARY}" for i in range(16)]
+    assert len(mount_checks) == 1, mount_checks
 
 
 def test_kv_version_mismatch_is_a_config_error(vault: Setup, root_env: str, tmp_path: Path) -> None:
@@ -425,7 +453,7 @@ def test_userpass_logs_in_once_per_store(
     assert values == [f"pg-{CANARY}"] * 40
     assert logins_of(vault.root, f"userpass-{user}") == 1
     store.health()
-    leak_free(store, store.options)
+    assert_clean(store, store.options)
 
     monkeypatch.setenv("SB_TEST_PW", f"wrong-{CANARY}")
     wrong = store_for(
@@ -435,7 +463,7 @@ def test_userpass_logs_in_once_per_store(
         AccessDenied, match=r"login to Vault failed \(auth method 'userpass'"
     ) as info:
         wrong.get(f"secret/{app}/db")
-    leak_free(info.value)
+    assert_clean(info.value)
     with pytest.raises(StoreUnavailable, match="refused this store's credentials"):
         wrong.health()
 
@@ -524,7 +552,7 @@ def test_permission_denied_is_access_denied(
     with pytest.raises(AccessDenied, match="permission denied") as info:
         store.get(f"secret/forbidden/{app}")
     assert (info.value.ref, info.value.store) == (f"secret/forbidden/{app}", "v")
-    leak_free(info.value)
+    assert_clean(info.value)
     with pytest.raises(AccessDenied):
         store.put(f"secret/{app}/ok", "nope")
 
@@ -536,14 +564,14 @@ def test_permission_denied_is_access_denied(
     )
     with pytest.raises(AccessDenied, match="permission denied") as info:
         login_store.get(f"secret/forbidden/{app}")
-    leak_free(info.value)
+    assert_clean(info.value)
     config = {"stores": {"v": {"kind": "vault", "url": vault.server.url, "token": "env:SB_CHILD"}}}
     with Resolver(parse_config(config)) as resolver:
         ref = f"v://secret/forbidden/{app}#value"
         with pytest.raises(AccessDenied) as info:
             resolver.get(ref)
         assert info.value.ref == ref
-        leak_free(info.value)
+        assert_clean(info.value)
 
 
 # ------------------------------------------------------------------ token lifetime
@@ -847,7 +875,7 @@ def test_options_repr_hides_credentials(monkeypatch: pytest.MonkeyPatch) -> None
             }
         }
     )
-    leak_free(config.stores["v"].options, config.stores["v"])
+    assert_clean(config.stores["v"].options, config.stores["v"])
 
 
 # ------------------------------------------------------------------ dev_env

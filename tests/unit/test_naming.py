@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import json
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from secretbridge import ConfigError, InvalidReference, NamingRule, Selection
-from secretbridge.naming import (
-    AIRFLOW_PRESET,
-    KIND_RULES,
-    PRESETS,
-    dotted_key,
-    expand_json,
-    rule_for,
-)
+from secretbridge.config import parse_config
+from secretbridge.naming import PLAIN, dotted_key, expand_json, rule_for
+from secretbridge.stores import BUILTIN_KINDS, Store, load_store_class
+
+#: The kind -> rule tables, built from the store classes that carry them.
+CLASSES: dict[str, type[Store]] = {kind: load_store_class(kind) for kind in BUILTIN_KINDS}
+KIND_RULES = {kind: cls.default_naming for kind, cls in CLASSES.items()}
+AIRFLOW_PRESET = {
+    kind: cls.naming_presets["airflow"]
+    for kind, cls in CLASSES.items()
+    if "airflow" in cls.naming_presets
+}
 
 ALL_RULES: dict[str, NamingRule] = {
     **{f"kind:{kind}": rule for kind, rule in KIND_RULES.items()},
@@ -310,8 +315,8 @@ def test_airflow_env_preset_allows_anything_but_equals_and_nul() -> None:
 
 
 def test_presets_registry() -> None:
-    assert PRESETS == {"airflow": AIRFLOW_PRESET}
     assert set(AIRFLOW_PRESET) == {"aws-sm", "aws-ssm", "azure-kv", "gcp-sm", "vault", "env"}
+    assert {kind for kind, cls in CLASSES.items() if cls.naming_presets} == set(AIRFLOW_PRESET)
 
 
 # ------------------------------------------------------------------ rule_for
@@ -319,32 +324,42 @@ def test_presets_registry() -> None:
 
 def test_rule_for_defaults_and_presets() -> None:
     for kind, rule in KIND_RULES.items():
-        assert rule_for(kind) == rule
-        assert rule_for(kind, {}) == rule
+        assert rule_for(CLASSES[kind]) == rule
+        assert rule_for(CLASSES[kind], {}) == rule
     for kind, rule in AIRFLOW_PRESET.items():
-        assert rule_for(kind, {"preset": "airflow"}) == rule
-    assert rule_for("third-party-kind") == KIND_RULES["local"]
+        assert rule_for(CLASSES[kind], {"preset": "airflow"}) == rule
+    assert KIND_RULES["local"] == PLAIN
+
+
+def test_a_new_kind_is_one_class_and_one_registry_line() -> None:
+    """RESERVED_SCHEMES derives from BUILTIN_KINDS, so a kind's scheme is a reference."""
+    from secretbridge.refs import looks_like_reference
+    from secretbridge.stores import RESERVED_SCHEMES
+
+    assert frozenset(BUILTIN_KINDS) == RESERVED_SCHEMES
+    assert all(looks_like_reference(f"{kind}://x") for kind in BUILTIN_KINDS)
+    assert all(cls.kind == kind for kind, cls in CLASSES.items())
 
 
 def test_rule_for_overrides() -> None:
-    rule = rule_for("aws-sm", {"preset": "airflow", "prefix": "team-a/"})
+    rule = rule_for(CLASSES["aws-sm"], {"preset": "airflow", "prefix": "team-a/"})
     assert rule.to_physical(CONN) == "airflow/connections/snowflake_default"
     assert rule.to_physical("other/x") == "team-a/other/x"
     assert rule.to_logical("team-a/other/x") == "other/x"
     assert rule.to_logical("team-b/other/x") is None
 
-    assert rule_for("local", {"case": "lower"}).to_physical("A/Bc") == "a/bc"
-    assert rule_for("local", {"case": "upper"}).to_physical("a/Bc") == "A/BC"
-    assert rule_for("local", {"separator": "."}).to_physical("a/b/c") == "a.b.c"
-    assert rule_for("aws-sm", {"prefix": "prod/"}).to_physical("db") == "prod/db"
-    namespaced = rule_for("env", {"namespaces": {"connections": "CONN_"}})
+    assert rule_for(CLASSES["local"], {"case": "lower"}).to_physical("A/Bc") == "a/bc"
+    assert rule_for(CLASSES["local"], {"case": "upper"}).to_physical("a/Bc") == "A/BC"
+    assert rule_for(CLASSES["local"], {"separator": "."}).to_physical("a/b/c") == "a.b.c"
+    assert rule_for(CLASSES["aws-sm"], {"prefix": "prod/"}).to_physical("db") == "prod/db"
+    namespaced = rule_for(CLASSES["env"], {"namespaces": {"connections": "CONN_"}})
     assert namespaced.to_physical(CONN) == "CONN_SNOWFLAKE_DEFAULT"
     assert namespaced.to_logical("CONN_SNOWFLAKE_DEFAULT") == "connections/SNOWFLAKE_DEFAULT"
 
 
 def test_rule_for_does_not_mutate_its_settings() -> None:
     settings_ = {"preset": "airflow", "prefix": "x/"}
-    rule_for("aws-sm", settings_)
+    rule_for(CLASSES["aws-sm"], settings_)
     assert settings_ == {"preset": "airflow", "prefix": "x/"}
 
 
@@ -352,29 +367,51 @@ def test_rule_for_does_not_mutate_its_settings() -> None:
     ("kind", "naming", "message"),
     [
         ("aws-sm", {"preset": "dagster"},
-         "stores.s.naming.preset: unknown naming preset 'dagster'; known: airflow"),
+         "stores.s.naming.preset: the 'dagster' preset has no rule for kind 'aws-sm' "
+         "(the kind's presets: airflow)"),
         ("k8s", {"preset": "airflow"},
-         "stores.s.naming.preset: the 'airflow' preset has no rule for kind 'k8s'"),
+         "stores.s.naming.preset: the 'airflow' preset has no rule for kind 'k8s' "
+         "(the kind's presets: none)"),
         ("local", {"preset": "airflow"},
          "stores.s.naming.preset: the 'airflow' preset has no rule for kind 'local'"),
         ("aws-sm", {"suffix": "x"},
-         "stores.s.naming.suffix: unknown naming setting; "
-         "expected preset, prefix, separator, case or namespaces"),
-        ("aws-sm", {"zzz": 1, "allowed": "a-z"}, "stores.s.naming.allowed: unknown naming setting"),
-        ("aws-sm", {"case": "title"},
-         "stores.s.naming.case: expected 'preserve', 'upper' or 'lower'"),
+         "stores.s.naming.suffix: unknown setting; "
+         "expected one of: case, namespaces, prefix, preset, separator"),
+        ("aws-sm", {"allowed": "a-z"}, "stores.s.naming.allowed: unknown setting"),
+        ("aws-sm", {"case": "title"}, "stores.s.naming.case: invalid enum value 'title'"),
         ("aws-sm", {"separator": ""}, "stores.s.naming.separator: must not be empty"),
     ],
 )  # fmt: skip
 def test_rule_for_errors(kind: str, naming: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as info:
-        rule_for(kind, naming, where="stores.s.naming.")
+        rule_for(CLASSES[kind], naming, where="stores.s.naming.")
     assert message in info.value.message
 
 
 def test_rule_for_errors_without_where() -> None:
-    with pytest.raises(ConfigError, match=r"^preset: unknown naming preset 'nope'"):
-        rule_for("vault", {"preset": "nope"})
+    with pytest.raises(ConfigError, match=r"^preset: the 'nope' preset has no rule for kind"):
+        rule_for(CLASSES["vault"], {"preset": "nope"})
+
+
+@pytest.mark.parametrize(
+    ("naming", "message"),
+    [
+        ({"prefix": 5}, "stores.s.naming.prefix: expected `str | null`, got `int`"),
+        ({"separator": 5}, "stores.s.naming.separator: expected `str | null`, got `int`"),
+        ({"namespaces": 5}, "stores.s.naming.namespaces: expected `object | null`, got `int`"),
+        ({"namespaces": {"connections": 5}},
+         "stores.s.naming.namespaces[...]: expected `str`, got `int`"),
+        ({"preset": ["a"]}, "stores.s.naming.preset: expected `str | null`, got `array`"),
+        ({"case": 1}, "stores.s.naming.case: expected `str | null`, got `int`"),
+    ],
+)  # fmt: skip
+def test_naming_settings_are_type_checked_and_name_the_file_and_key(
+    naming: dict[str, object], message: str
+) -> None:
+    config = {"stores": {"s": {"kind": "aws-sm", "naming": naming}}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(config, source=Path("team.toml"))
+    assert str(info.value) == f"team.toml: {message}"
 
 
 # ------------------------------------------------------------------ properties

@@ -16,7 +16,8 @@ from secretbridge.stores.base import import_sdk, load_store_class
 
 PLUGIN = """
 from dataclasses import dataclass
-from secretbridge.stores.base import Store, StoreOptions, StoredValue
+from secretbridge.naming import NamingRule, airflow_preset
+from secretbridge.stores import Store, StoreOptions, StoredValue
 
 @dataclass(frozen=True)
 class Options(StoreOptions):
@@ -33,6 +34,14 @@ class GreetingStore(Store):
 
     def list_names(self, prefix=""):
         return [n for n in ("world", "team") if n.startswith(prefix)]
+
+
+class ShoutingStore(GreetingStore):
+    \"\"\"Declares its own naming rule and an Airflow preset, as a built-in kind does.\"\"\"
+
+    kind = "shouting"
+    default_naming = NamingRule(separator="_", case="upper")
+    naming_presets = {"airflow": airflow_preset(default_naming, "AIRFLOW_", "_")}
 """
 
 
@@ -47,6 +56,7 @@ def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: greeting-store\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
         "[secretbridge.stores]\ngreeting = greeting_store:GreetingStore\n"
+        "shouting = greeting_store:ShoutingStore\n"
     )
     monkeypatch.syspath_prepend(str(site))
     return site
@@ -59,6 +69,35 @@ def test_plugin_store_registers_by_entry_point(plugin_on_path: Path) -> None:
         assert (secret.reveal(), secret.store, secret.version) == ("hey, world", "hi", "1")
         assert resolver.get("hi://team").reveal() == "hey, team"
         assert [item.name for item in resolver.list_secrets()] == ["team", "world"]
+
+
+def test_plugin_store_declares_its_own_naming_and_preset(plugin_on_path: Path) -> None:
+    config = parse_config(
+        {
+            "stores": {
+                "plain": {"kind": "shouting"},
+                "preset": {"kind": "shouting", "naming": {"preset": "airflow"}},
+            }
+        }
+    )
+    assert config.stores["plain"].naming.to_physical("connections/pg") == "CONNECTIONS_PG"
+    assert config.stores["preset"].naming.to_physical("connections/pg") == "AIRFLOW_connections_PG"
+    with Resolver(config) as resolver:
+        secret = resolver.get("secret:connections/pg")
+        assert (secret.reveal(), secret.store) == ("hello, CONNECTIONS_PG", "plain")
+        # KIND:// with no store of that name: the kind's default store, with its naming.
+        assert resolver.store("shouting").naming.to_physical("a/b") == "A_B"
+
+
+def test_plugin_store_without_naming_gets_plain_names_and_no_preset(plugin_on_path: Path) -> None:
+    config = parse_config({"stores": {"hi": {"kind": "greeting"}}})
+    assert config.stores["hi"].naming.to_physical("connections/pg") == "connections/pg"
+    with pytest.raises(ConfigError) as info:
+        parse_config({"stores": {"hi": {"kind": "greeting", "naming": {"preset": "airflow"}}}})
+    assert str(info.value) == (
+        "stores.hi.naming.preset: the 'airflow' preset has no rule for kind 'greeting' "
+        "(the kind's presets: none)"
+    )
 
 
 def test_plugin_options_are_validated(plugin_on_path: Path) -> None:
