@@ -81,7 +81,7 @@ _MAX_VERSION = 2**63 - 1  # SQLite's INTEGER
 _TEXT, _BINARY = b"t", b"b"
 _BATCH = 500  # well under SQLite's bound-parameter limit
 
-Opened = tuple[str, int, "str | bytes | StoreUnavailable"]
+_Opened = tuple[str, int, "str | bytes | StoreUnavailable"]
 
 
 @dataclass(frozen=True)
@@ -339,7 +339,7 @@ class LocalStore(Store):
         for name, number, token in conn.execute("SELECT name, version, token FROM secrets"):
             found = keys.which(token)
             if found is None:
-                raise self._no_key_fits(name, "the store cannot be upgraded to format 2")
+                raise self._no_key_fits(name)  # the file stays at format 1
             conn.execute(
                 "UPDATE secrets SET key_id = ? WHERE name = ? AND version = ?",
                 (found, name, number),
@@ -443,7 +443,7 @@ class LocalStore(Store):
                 failure = f"store file {self.path}: {error}"
         raise StoreUnavailable(failure, store=self.name)
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[Opened]:
+    def _read(self, sql: str, params: Sequence[Any]) -> list[_Opened]:
         """Rows as (name, version, value or error). A row whose key left the key file
         after the row was read (a rotation finished in between) is read once more."""
         opened = self._open_rows(self._query(sql, params))
@@ -451,8 +451,8 @@ class LocalStore(Store):
             opened = self._open_rows(self._query(sql, params))
         return opened
 
-    def _open_rows(self, rows: list[Any]) -> list[Opened]:
-        out: list[Opened] = []
+    def _open_rows(self, rows: list[Any]) -> list[_Opened]:
+        out: list[_Opened] = []
         for name, number, token, key in rows:
             try:
                 out.append((name, number, self._open(name, number, token, key)))

@@ -82,6 +82,7 @@ WRITER = textwrap.dedent(
             print("ERROR", type(error).__name__, error, flush=True)
             continue
         print("ACK", name, version, value, flush=True)  # acknowledged: put() returned
+        open(f"{folder}/ready-{me}", "w").close()
     """
 )
 
@@ -112,6 +113,8 @@ READER = textwrap.dedent(
             failures += 1
             print("FAIL", type(error).__name__, error, flush=True)
         reads += 1
+        if reads == 1:
+            open(f"{folder}/ready-reader-{os.getpid()}", "w").close()
     print("DONE", reads, failures, flush=True)
     """
 )
@@ -161,7 +164,9 @@ def test_rotations_during_writes_and_reads_in_other_processes_lose_nothing(
             rotated.append(error)
 
     try:
-        time.sleep(1.0)  # let every child start writing and reading
+        deadline = time.monotonic() + 30
+        while len(list(folder.glob("ready-*"))) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)  # every child has written or read once: rotate under load
         for round_ in range(3):
             pool = [threading.Thread(target=rotate) for _ in range(2 if round_ == 1 else 1)]
             for thread in pool:
