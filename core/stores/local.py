@@ -410,7 +410,9 @@ class LocalStore(Store):
         the row's key is not among them (another process rotated)."""
         from cryptography.fernet import InvalidToken
 
-        fernet = self._keys().fernets.get(key) or self._reload_keys().fernets.get(key)
+        fernet = (self._keyring or self._keys()).fernets.get(key)
+        if fernet is None:
+            fernet = self._reload_keys().fernets.get(key)
         if fernet is None:
             raise self._no_key_fits(name, key)
         try:
@@ -434,7 +436,9 @@ class LocalStore(Store):
     # ------------------------------------------------------------------ reads
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        self._keys()  # a bad key setting is a config error, even before the file exists
+        # Keys first: a bad key setting is a config error, even before the file exists.
+        if self._keyring is None:
+            self._keys()
         with self._lock:
             conn = self._connect()
             try:
