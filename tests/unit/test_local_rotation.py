@@ -10,7 +10,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,36 +18,10 @@ import pytest
 from cryptography.fernet import Fernet
 from leaks import assert_no_leak
 
-from secretbridge import ConfigError, Resolver, StoreUnavailable
-from secretbridge.config import parse_config
+from secretbridge import ConfigError, StoreUnavailable
 from secretbridge.stores.local import LocalStore
 
-STORE = "loc"
 CANARY = "canary-rotation-51e7-NEVER-SHOWN"
-
-
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Callable[..., LocalStore]]:
-    """A local store in ``tmp_path/store`` built from a config document, as users do."""
-    resolvers: list[Resolver] = []
-    folder = tmp_path / "store"
-
-    def build(**options: Any) -> LocalStore:
-        settings = {
-            "kind": "local",
-            "path": str(folder / "store.db"),
-            "key_file": str(folder / "store.key"),
-            **options,
-        }
-        resolver = Resolver(parse_config({"stores": {STORE: settings}}))
-        resolvers.append(resolver)
-        store = resolver.store(STORE)
-        assert isinstance(store, LocalStore)
-        return store
-
-    yield build
-    for resolver in resolvers:
-        resolver.close()
 
 
 def _sql(db: Path, query: str) -> list[Any]:
@@ -141,13 +115,13 @@ def _finish(child: subprocess.Popen[str]) -> list[str]:
 
 
 def test_rotations_during_writes_and_reads_in_other_processes_lose_nothing(
-    make: Callable[..., LocalStore], tmp_path: Path
+    make: Callable[..., LocalStore], isolated_home: Path
 ) -> None:
     """3 writer and 2 reader processes run while the key is rotated four times (two of
     them at the same moment): every acknowledged write reads back exactly, no caller
     sees a failure, and the key file ends with the one key the rows use. Failed before
     key ids: writers kept sealing with a key the rotation then dropped."""
-    folder = tmp_path / "store"
+    folder = isolated_home
     seeds = 6
     store = make()
     store.init()
@@ -215,11 +189,11 @@ def test_a_reader_holding_an_old_key_reloads_the_key_file(
 
 
 def test_each_row_records_the_key_that_sealed_it(
-    make: Callable[..., LocalStore], tmp_path: Path
+    make: Callable[..., LocalStore], isolated_home: Path
 ) -> None:
     store = make()
     store.put("a", CANARY)
-    db = tmp_path / "store" / "store.db"
+    db = isolated_home / "store.db"
     ((first,),) = _sql(db, "SELECT key_id FROM secrets")
     assert _sql(db, "SELECT value FROM meta WHERE key = 'primary_key'") == [(first,)]
     store.rotate_key()
@@ -233,7 +207,7 @@ def test_each_row_records_the_key_that_sealed_it(
 
 
 def test_a_write_under_a_wrong_key_is_refused(
-    make: Callable[..., LocalStore], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make: Callable[..., LocalStore], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Failed before: the write was accepted, and nobody with the store's key could read it."""
     make().put("db", "right")
@@ -250,12 +224,12 @@ def test_a_write_under_a_wrong_key_is_refused(
 
 
 def test_a_second_rotation_after_a_lost_key_is_a_one_line_error(
-    make: Callable[..., LocalStore], tmp_path: Path
+    make: Callable[..., LocalStore], isolated_home: Path
 ) -> None:
     """The key file lost the key that sealed the rows: rotating again must say so, not
     crash with InvalidToken, and must leave the key file as it was."""
     make().put("db", CANARY)
-    key_file = tmp_path / "store" / "store.key"
+    key_file = isolated_home / "store.key"
     key_file.write_bytes(Fernet.generate_key() + b"\n")
     before = key_file.read_bytes()
     with pytest.raises(ConfigError, match="key file") as info:
@@ -266,13 +240,13 @@ def test_a_second_rotation_after_a_lost_key_is_a_one_line_error(
 
 
 def test_health_opens_one_row_per_key_generation(
-    make: Callable[..., LocalStore], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make: Callable[..., LocalStore], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A migrated store holds rows under two keys; a key set with only the newer one
     serves the newer rows, and ``health`` (doctor) must still fail. Failed before:
     health opened one row only."""
     old, new = Fernet.generate_key(), Fernet.generate_key()
-    db = tmp_path / "store" / "store.db"
+    db = isolated_home / "store.db"
     _format_1(db, [("old/a", 1, old, "va"), ("new/b", 1, new, "vb"), ("new/c", 1, new, "vc")])
     monkeypatch.setenv("SECRETBRIDGE_KEY", f"{new.decode()},{old.decode()}")
     make().health()
@@ -287,15 +261,15 @@ def test_health_opens_one_row_per_key_generation(
 
 
 def test_rotation_writes_through_a_symlinked_key_file(
-    make: Callable[..., LocalStore], tmp_path: Path
+    make: Callable[..., LocalStore], isolated_home: Path
 ) -> None:
     """Failed before: the link was replaced by a regular file; the target kept the old key."""
-    secrets = tmp_path / "secrets"
+    secrets = isolated_home.parent / "secrets"
     secrets.mkdir(mode=0o700)
     target = secrets / "local.key"
     target.write_bytes(Fernet.generate_key() + b"\n")
     target.chmod(0o600)
-    link = tmp_path / "store" / "store.key"
+    link = isolated_home / "store.key"
     link.parent.mkdir(mode=0o700)
     link.symlink_to(target)
     old = target.read_bytes()
@@ -330,10 +304,10 @@ def _format_1(db: Path, rows: list[tuple[str, int, bytes, str]]) -> None:
 
 
 def test_a_format_1_store_is_migrated_in_place(
-    make: Callable[..., LocalStore], tmp_path: Path
+    make: Callable[..., LocalStore], isolated_home: Path
 ) -> None:
     key = Fernet.generate_key()
-    folder = tmp_path / "store"
+    folder = isolated_home
     db = folder / "store.db"
     _format_1(db, [("db", 1, key, "one"), ("db", 2, key, CANARY), ("other", 4, key, "four")])
     (folder / "store.key").write_bytes(key + b"\n")
@@ -353,9 +327,9 @@ def test_a_format_1_store_is_migrated_in_place(
 
 
 def test_a_format_1_store_is_not_migrated_under_a_wrong_key(
-    make: Callable[..., LocalStore], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make: Callable[..., LocalStore], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "store" / "store.db"
+    db = isolated_home / "store.db"
     _format_1(db, [("db", 1, Fernet.generate_key(), CANARY)])
     monkeypatch.setenv("SECRETBRIDGE_KEY", Fernet.generate_key().decode())
     with pytest.raises(StoreUnavailable, match="none of the store's keys") as info:

@@ -14,7 +14,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,30 +35,12 @@ from secretbridge.config import parse_config
 from secretbridge.stores.local import LocalStore
 
 CANARY = "canary-local-8d2c-NEVER-ON-DISK"
-STORE = "vault-local"
+STORE = "vault-local"  # the name conftest's ``make`` configures
 
 
 def no_canary(error: BaseException, *secrets: str) -> None:
     """The error (and its chain) shows neither the canary nor any of ``secrets``."""
     assert_no_leak((CANARY, *secrets), error)
-
-
-@pytest.fixture
-def make(isolated_home: Path) -> Iterator[Callable[..., LocalStore]]:
-    """Build a local store the way users do: a config document, a Resolver, ``store()``.
-    Default paths put the database and key file in ``$SECRETBRIDGE_HOME``."""
-    resolvers: list[Resolver] = []
-
-    def build(**options: Any) -> LocalStore:
-        resolver = Resolver(parse_config({"stores": {STORE: {"kind": "local", **options}}}))
-        resolvers.append(resolver)
-        store = resolver.store(STORE)
-        assert isinstance(store, LocalStore)
-        return store
-
-    yield build
-    for resolver in resolvers:
-        resolver.close()
 
 
 def rows(db: Path) -> dict[tuple[str, int], bytes]:
