@@ -336,3 +336,24 @@ def test_a_format_1_store_is_not_migrated_under_a_wrong_key(
         make().get("db")
     assert_no_leak(CANARY, info.value)
     assert _sql(db, "SELECT value FROM meta WHERE key = 'format'") == [("1",)]
+
+
+def test_a_rotation_that_fails_midway_leaves_every_needed_key(
+    make: Callable[..., LocalStore], isolated_home: Path
+) -> None:
+    """A row that does not open stops the rotation after the new key was written to the
+    key file: the transaction rolls back, the old key stays, every good row still reads."""
+    store = make()
+    store.put("good", CANARY)
+    store.put("tampered", "x")
+    db = isolated_home / "store.db"
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE secrets SET token = ? WHERE name = 'tampered'", (b"garbage",))
+    conn.close()
+    with pytest.raises(StoreUnavailable, match="integrity check failed"):
+        make().rotate_key()
+    assert len((isolated_home / "store.key").read_bytes().split()) == 2
+    assert make().get("good").value == CANARY
+    store.put("good", "after")
+    assert make().get("good").value == "after"
