@@ -183,11 +183,14 @@ def _local_stores(state: _State, store: str | None) -> list[LocalStore]:
 @click.option("--store", help="Only this local store (default: every local store configured).")
 @click.pass_obj
 def init(state: _State, store: str | None) -> None:
-    """Create the local encrypted store(s): key file (0600) and database."""
+    """Create the local encrypted store(s): key file (0600) and database. Existing files
+    and the home folder are made private (said so); ones of another user are refused."""
     with _errors():
         for target in _local_stores(state, store):
-            created = target.init()
-            verb = "initialised" if created else "already initialised"
+            result = target.init()
+            for line in result.fixed:
+                click.echo(f"made private: {line}")
+            verb = "initialised" if result.created else "already initialised"
             click.echo(f"{verb} local store {target.name!r} at {target.path} ({target.key_source})")
 
 

@@ -129,6 +129,7 @@ def test_values_never_come_from_argv(cli: CLI) -> None:
 def test_bad_input_one_line_error_and_exit_code(
     cli: CLI, args: tuple[str, ...], code: int, expected: str
 ) -> None:
+    cli("init")  # a store never initialised is unavailable (exit 5), not empty
     err = cli.err(*args, code=code)
     assert expected in err
     if code != 2 or args[0] != "frobnicate":

@@ -20,6 +20,7 @@ from leaks import assert_no_leak
 from secretbridge import Resolver
 from secretbridge.config import parse_config
 from secretbridge.stores.base import Capabilities, Store
+from secretbridge.stores.local import LocalStore
 
 #: The store under test is always configured under this name, first in the chain.
 UNDER_TEST = "under-test"
@@ -117,6 +118,10 @@ class HarnessEnv:
         }
         resolver = Resolver(parse_config(document))
         self.resolvers.append(resolver)
+        # A local store never initialised is unavailable, not empty: create it, as `init` does.
+        backstop_store = resolver.store(BACKSTOP)
+        assert isinstance(backstop_store, LocalStore)
+        backstop_store.init()
         return resolver
 
 

@@ -14,7 +14,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from leaks import assert_no_leak
 from secretbridge import (
     ConfigError,
     InvalidReference,
+    InvalidSecretValue,
     Resolver,
     SecretBridgeError,
     SecretNotFound,
@@ -34,30 +35,12 @@ from secretbridge.config import parse_config
 from secretbridge.stores.local import LocalStore
 
 CANARY = "canary-local-8d2c-NEVER-ON-DISK"
-STORE = "vault-local"
+STORE = "vault-local"  # the name conftest's ``make`` configures
 
 
 def no_canary(error: BaseException, *secrets: str) -> None:
     """The error (and its chain) shows neither the canary nor any of ``secrets``."""
     assert_no_leak((CANARY, *secrets), error)
-
-
-@pytest.fixture
-def make(isolated_home: Path) -> Iterator[Callable[..., LocalStore]]:
-    """Build a local store the way users do: a config document, a Resolver, ``store()``.
-    Default paths put the database and key file in ``$SECRETBRIDGE_HOME``."""
-    resolvers: list[Resolver] = []
-
-    def build(**options: Any) -> LocalStore:
-        resolver = Resolver(parse_config({"stores": {STORE: {"kind": "local", **options}}}))
-        resolvers.append(resolver)
-        store = resolver.store(STORE)
-        assert isinstance(store, LocalStore)
-        return store
-
-    yield build
-    for resolver in resolvers:
-        resolver.close()
 
 
 def rows(db: Path) -> dict[tuple[str, int], bytes]:
@@ -83,7 +66,7 @@ def test_init_creates_a_private_home_key_file_and_database(
 ) -> None:
     assert not isolated_home.exists()
     store = make()
-    assert store.init() is True
+    assert store.init().created is True
     assert stat.S_IMODE(isolated_home.stat().st_mode) == 0o700
     key_file = isolated_home / "store.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -94,7 +77,7 @@ def test_init_creates_a_private_home_key_file_and_database(
         side = isolated_home / f"store.db{suffix}"
         if side.exists():
             assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
-    assert store.init() is False, "a second init says the store already existed"
+    assert store.init().created is False, "a second init says the store already existed"
     assert store.get("a").value == CANARY
 
 
@@ -537,14 +520,15 @@ def test_a_write_blocked_by_another_writers_lock_fails_cleanly(
 
 
 def test_an_uninitialised_store(make: Callable[..., LocalStore], isolated_home: Path) -> None:
+    """A store that was never initialised cannot say a name is absent: every read is
+    unavailable, names the file and says how to create it (it read as empty before)."""
     store = make()
-    with pytest.raises(SecretNotFound) as info:
-        store.get("db")
-    assert (info.value.ref, info.value.store) == ("db", STORE)
-    assert list(store.list_names()) == []
-    assert isinstance(store.get_many(["db"])["db"], SecretNotFound)
-    with pytest.raises(StoreUnavailable, match="secretbridge init"):
-        store.health()
+    reads = (lambda: store.get("db"), store.list_names, store.health)
+    for call in reads:
+        with pytest.raises(StoreUnavailable, match=r"store\.db.*secretbridge init") as info:
+            call()
+        assert info.value.store == STORE
+    assert isinstance(store.get_many(["db"])["db"], StoreUnavailable)
     assert not isolated_home.exists(), "reads create nothing"
 
 
@@ -637,3 +621,143 @@ def test_concurrent_first_puts_on_an_uninitialised_store_agree_on_one_key(
         reader = make(**settings)
         for index in range(workers):
             assert reader.get(f"n{index}").value == f"value-{index}", "a written value was lost"
+
+
+# ------------------------------------------------------------------ fail closed
+
+
+def test_a_corrupt_store_is_unavailable_not_empty(
+    make: Callable[..., LocalStore], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failed before: a store file that cannot be opened read as empty, so the chain
+    moved on to the next store (here one an attacker can set)."""
+    make().put("DB/PASSWORD", CANARY)
+    (isolated_home / "store.db").write_bytes(b"this is not a database" * 200)
+    for side in ("-wal", "-shm"):
+        (isolated_home / f"store.db{side}").unlink(missing_ok=True)
+    store = make()
+    for call in (lambda: store.get("DB/PASSWORD"), store.list_names, store.health):
+        with pytest.raises(StoreUnavailable, match=r"store\.db"):
+            call()
+    assert isinstance(store.get_many(["DB/PASSWORD"])["DB/PASSWORD"], StoreUnavailable)
+    monkeypatch.setenv("DB_PASSWORD", "attacker")
+    document = {
+        "resolver": {"chain": ["local", "env"]},
+        "stores": {"local": {"kind": "local"}, "env": {"kind": "env"}},
+    }
+    with Resolver(parse_config(document)) as resolver:
+        with pytest.raises(StoreUnavailable):
+            resolver.get("secret:DB/PASSWORD")
+        with pytest.raises(StoreUnavailable):
+            resolver.list_secrets()
+
+
+def test_a_store_locked_past_the_timeout_is_unavailable(
+    make: Callable[..., LocalStore], isolated_home: Path
+) -> None:
+    writer = make()
+    writer.put("db", "v1")
+    writer.close()  # leaving WAL mode needs the only connection
+    db = isolated_home / "store.db"
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("PRAGMA journal_mode=DELETE")  # a rollback journal: readers wait too
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        store = make(timeout=0.2)
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.get("db")
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.list_names()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert make().get("db").value == "v1"
+
+
+def test_a_missing_store_file_is_unavailable_naming_it(
+    make: Callable[..., LocalStore], isolated_home: Path
+) -> None:
+    store = make()
+    store.init()
+    (isolated_home / "store.db").unlink()
+    for call in (lambda: make().get("db"), lambda: make().list_names(), make().health):
+        with pytest.raises(StoreUnavailable, match=r"store\.db does not exist.*secretbridge init"):
+            call()
+
+
+# ------------------------------------------------------------------ small findings
+
+
+def test_an_unset_key_variable_is_a_config_error_naming_the_key(
+    make: Callable[..., LocalStore],
+) -> None:
+    """Failed before: an uninitialised store answered "not found" without looking at the key."""
+    store = make(key="env:SB_TEST_UNSET_KEY")
+    for call in (lambda: store.get("db"), store.list_names, lambda: store.get_many(["db"])):
+        with pytest.raises(ConfigError, match=rf"stores\.{STORE}\.key.*SB_TEST_UNSET_KEY"):
+            call()
+
+
+def test_version_numbers_are_never_reused_after_a_delete(make: Callable[..., LocalStore]) -> None:
+    """Failed before: after ``rm`` versions restarted at 1, so a pin on version 1 of the
+    old secret silently returned the new one."""
+    store = make()
+    store.put("db", "old-1")
+    store.put("db", "old-2")
+    store.delete("db")
+    assert store.put("db", "new") == "3"
+    with pytest.raises(SecretNotFound):
+        store.get("db", "1")
+    assert make().put("db", "newer") == "4"
+
+
+def test_values_over_the_documented_limit_are_refused_before_sealing(
+    make: Callable[..., LocalStore], isolated_home: Path
+) -> None:
+    store = make()
+    limit = store.capabilities.max_value_size
+    assert limit == 1024 * 1024
+    store.put("at-limit", b"\x01" * limit)
+    assert len(store.get("at-limit").value) == limit
+    resolver = Resolver(parse_config({"stores": {STORE: {"kind": "local"}}}))
+    for too_big in ("x" * (limit + 1), "é" * (limit // 2 + 1), b"\x01" * (limit + 1)):
+        with pytest.raises(InvalidSecretValue, match=str(limit)):
+            store.put("big", too_big)
+        with pytest.raises(InvalidSecretValue, match=str(limit)):
+            resolver.put("big", too_big)
+    resolver.close()
+    assert store.list_names() == ["at-limit"]
+
+
+# ------------------------------------------------------------------ init and file modes
+
+
+def test_init_makes_an_existing_home_and_key_file_private_and_says_so(
+    make: Callable[..., LocalStore], isolated_home: Path
+) -> None:
+    """Failed before: init adopted a 0755 home and a 0644 key file without a word."""
+    isolated_home.mkdir(mode=0o755)
+    isolated_home.chmod(0o755)
+    key_file = isolated_home / "store.key"
+    key_file.write_bytes(Fernet.generate_key() + b"\n")
+    key_file.chmod(0o644)
+    result = make().init()
+    assert result.created
+    assert stat.S_IMODE(isolated_home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert any("store.key" in line and "644" in line for line in result.fixed), result.fixed
+    assert any(str(isolated_home) in line and "755" in line for line in result.fixed)
+    assert make().init().fixed == ()
+
+
+def test_init_refuses_a_key_file_owned_by_another_user(
+    make: Callable[..., LocalStore], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make()
+    store.init()
+    key_file = isolated_home / "store.key"
+    before = key_file.read_bytes()
+    monkeypatch.setattr("os.geteuid", lambda: key_file.stat().st_uid + 1)
+    with pytest.raises(ConfigError, match=r"store\.key.*another user"):
+        make().init()
+    assert key_file.read_bytes() == before

@@ -111,6 +111,7 @@ def two_stores(scripted: Scripted, clock: Clock) -> Iterator[Resolver]:
         },
         clock,
     )
+    resolver.store("second").init()  # type: ignore[attr-defined]  # never initialised: unavailable
     with resolver:
         yield resolver
 
