@@ -1,18 +1,18 @@
-"""The Azure Key Vault store in the contract suite: the dev_env stand-in over HTTPS with
-its own CA, a managed identity from App Service-style variables, and seeding with a real
-SecretClient."""
+"""The Azure Key Vault store: the dev_env stand-in over HTTPS with its own CA, a managed
+identity from App Service-style variables, and seeding with a real SecretClient."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
 
-from harness import HarnessEnv, StoreHarness, contract_store
-
+from dev_env.service import free_port
 from secretbridge.stores.azure_kv import BINARY_CONTENT_TYPE
+from secretbridge.testing import StoreHarness
+
+from .factory import HarnessEnv
 
 
-@contract_store("azure-kv")
 def azure_kv_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     server = env.request.getfixturevalue("azure_kv")
     client = server.client()
@@ -39,7 +39,11 @@ def azure_kv_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     }
     try:
         yield StoreHarness(
-            env.resolver(settings), seed=seed, settings=settings, absent_version="0" * 32
+            resolver=env.resolver(settings),
+            seed=seed,
+            settings=settings,
+            down={**settings, "vault_url": f"https://127.0.0.1:{free_port()}"},
+            absent_version="0" * 32,
         )
     finally:
         client.close()
