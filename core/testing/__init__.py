@@ -21,8 +21,14 @@ A plugin store's own tests run it in a few lines (needs pytest)::
 
 from __future__ import annotations
 
-from .contract import StoreContract, logical_ref
-from .harness import (
+import pytest
+
+# A failing contract test shows the values it compared, as it would in the plugin's own
+# test module: pytest rewrites the asserts of modules registered before their import.
+pytest.register_assert_rewrite("secretbridge.testing.contract", "secretbridge.testing.harness")
+
+from .contract import StoreContract, logical_ref  # noqa: E402 - after the registration
+from .harness import (  # noqa: E402
     BACKSTOP,
     CANARY,
     UNDER_TEST,
