@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from dev_env.aws import MotoServer
-from dev_env.service import free_port
 from secretbridge.stores._aws import withhold_botocore_values
 from secretbridge.testing import Seed, StoreHarness
 
-from .factory import HarnessEnv
+from .factory import HarnessEnv, nowhere
 
 
 def _server(env: HarnessEnv) -> MotoServer:
@@ -27,13 +26,8 @@ def _harness(
     env: HarnessEnv, server: MotoServer, kind: str, seed: Seed, absent_version: str
 ) -> StoreHarness:
     settings: dict[str, Any] = server.store_settings(kind)
-    return StoreHarness(
-        resolver=env.resolver(settings),
-        seed=seed,
-        settings=settings,
-        down={**settings, "endpoint_url": f"http://127.0.0.1:{free_port()}"},
-        absent_version=absent_version,
-    )
+    down = {**settings, "endpoint_url": f"http://{nowhere()}"}
+    return env.harness(settings, seed, down=down, absent_version=absent_version)
 
 
 def aws_sm_store(env: HarnessEnv) -> Iterator[StoreHarness]:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 
-from dev_env.service import free_port
 from secretbridge.stores.azure_kv import BINARY_CONTENT_TYPE
 from secretbridge.testing import StoreHarness
 
-from .factory import HarnessEnv
+from .factory import HarnessEnv, nowhere
 
 
 def azure_kv_store(env: HarnessEnv) -> Iterator[StoreHarness]:
@@ -38,12 +37,7 @@ def azure_kv_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         "timeout": 5.0,
     }
     try:
-        yield StoreHarness(
-            resolver=env.resolver(settings),
-            seed=seed,
-            settings=settings,
-            down={**settings, "vault_url": f"https://127.0.0.1:{free_port()}"},
-            absent_version="0" * 32,
-        )
+        down = {**settings, "vault_url": f"https://{nowhere()}"}
+        yield env.harness(settings, seed, down=down, absent_version="0" * 32)
     finally:
         client.close()

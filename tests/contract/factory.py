@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from dev_env.service import free_port
 from secretbridge import Resolver
-from secretbridge.testing import StoreHarness, contract_resolver
+from secretbridge.testing import CannotBeDown, Seed, StoreHarness, contract_resolver
 
 
 @dataclass
@@ -24,6 +25,28 @@ class HarnessEnv:
 
     def resolver(self, settings: Mapping[str, Any]) -> Resolver:
         return contract_resolver(settings, self.tmp_path)
+
+    def harness(
+        self,
+        settings: Mapping[str, Any],
+        seed: Seed,
+        *,
+        down: Mapping[str, Any] | CannotBeDown,
+        absent_version: str | None = None,
+    ) -> StoreHarness:
+        """The harness of the store ``settings`` describe, on a resolver of its own."""
+        return StoreHarness(
+            resolver=self.resolver(settings),
+            seed=seed,
+            settings=settings,
+            down=down,
+            absent_version=absent_version,
+        )
+
+
+def nowhere() -> str:
+    """``127.0.0.1:PORT`` where nothing listens: a server address for a store that is down."""
+    return f"127.0.0.1:{free_port()}"
 
 
 #: A generator that yields the harness and then releases what it built (SDK clients).

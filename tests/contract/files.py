@@ -41,12 +41,8 @@ def env_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         env.monkeypatch.setenv(physical, value)
 
     settings = {"kind": "env"}
-    yield StoreHarness(
-        resolver=env.resolver(settings),
-        seed=seed,
-        settings=settings,
-        down=CannotBeDown("the environment of the process is always there to read"),
-    )
+    always = CannotBeDown("the environment of the process is always there to read")
+    yield env.harness(settings, seed, down=always)
 
 
 CUSTOM_SCRIPT = '''\
@@ -91,9 +87,5 @@ def custom_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         (where / "my_secrets.py").write_text(CUSTOM_SCRIPT, encoding="utf-8")
     write()
     settings = {"kind": "custom", "script": str(folder / "my_secrets.py")}
-    yield StoreHarness(
-        resolver=env.resolver(settings),
-        seed=seed,
-        settings=settings,
-        down={**settings, "script": str(env.tmp_path / "custom-down" / "my_secrets.py")},
-    )
+    down = {**settings, "script": str(env.tmp_path / "custom-down" / "my_secrets.py")}
+    yield env.harness(settings, seed, down=down)

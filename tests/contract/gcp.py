@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from dev_env.gcp_sm import crc32c
-from dev_env.service import free_port
 from secretbridge.testing import StoreHarness
 
-from .factory import HarnessEnv
+from .factory import HarnessEnv, nowhere
 
 TRANSPORTS = ("rest", "grpc")
 
@@ -52,14 +51,8 @@ def gcp_store(env: HarnessEnv, transport: str) -> Iterator[StoreHarness]:
         "anonymous": True,
         "timeout": 5.0,
     }
-    nowhere = f"127.0.0.1:{free_port()}"
+    down = {**settings, "api_endpoint": nowhere() if grpc else f"http://{nowhere()}"}
     try:
-        yield StoreHarness(
-            resolver=env.resolver(settings),
-            seed=seed,
-            settings=settings,
-            down={**settings, "api_endpoint": nowhere if grpc else f"http://{nowhere}"},
-            absent_version="999999",
-        )
+        yield env.harness(settings, seed, down=down, absent_version="999999")
     finally:
         client.transport.close()

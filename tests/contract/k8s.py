@@ -12,10 +12,9 @@ import json
 import uuid
 from collections.abc import Iterator
 
-from dev_env.service import free_port
 from secretbridge.testing import StoreHarness
 
-from .factory import HarnessEnv
+from .factory import HarnessEnv, nowhere
 
 
 def k8s_store(env: HarnessEnv) -> Iterator[StoreHarness]:
@@ -42,9 +41,9 @@ def k8s_store(env: HarnessEnv) -> Iterator[StoreHarness]:
 
     # Down: the same kubeconfig with the cluster's address where nothing listens.
     kubeconfig = json.loads(server.kubeconfig.read_text())
-    kubeconfig["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{free_port()}"
-    nowhere = env.tmp_path / "kubeconfig-down"
-    nowhere.write_text(json.dumps(kubeconfig))
+    kubeconfig["clusters"][0]["cluster"]["server"] = f"https://{nowhere()}"
+    unreachable = env.tmp_path / "kubeconfig-down"
+    unreachable.write_text(json.dumps(kubeconfig))
 
     settings = {
         "kind": "k8s",
@@ -53,11 +52,6 @@ def k8s_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         "timeout": 5.0,
     }
     try:
-        yield StoreHarness(
-            resolver=env.resolver(settings),
-            seed=seed,
-            settings=settings,
-            down={**settings, "kubeconfig": str(nowhere)},
-        )
+        yield env.harness(settings, seed, down={**settings, "kubeconfig": str(unreachable)})
     finally:
         api.api_client.close()

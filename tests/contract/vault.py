@@ -13,11 +13,10 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from dev_env.service import free_port
 from dev_env.vault import KV1_MOUNT, KV2_MOUNT, ROOT_TOKEN
-from secretbridge.testing import Seed, StoreHarness
+from secretbridge.testing import StoreHarness
 
-from .factory import HarnessEnv
+from .factory import HarnessEnv, nowhere
 
 TOKEN_VARIABLE = "SECRETBRIDGE_TEST_VAULT_TOKEN"
 
@@ -32,18 +31,6 @@ def _server(env: HarnessEnv) -> Any:
     server = env.request.getfixturevalue("vault_server")
     env.monkeypatch.setenv(TOKEN_VARIABLE, ROOT_TOKEN)
     return server
-
-
-def _harness(
-    env: HarnessEnv, settings: dict[str, Any], seed: Seed, absent_version: str | None = None
-) -> StoreHarness:
-    return StoreHarness(
-        resolver=env.resolver(settings),
-        seed=seed,
-        settings=settings,
-        down={**settings, "url": f"http://127.0.0.1:{free_port()}"},
-        absent_version=absent_version,
-    )
 
 
 def vault_kv2(env: HarnessEnv) -> Iterator[StoreHarness]:
@@ -64,7 +51,8 @@ def vault_kv2(env: HarnessEnv) -> Iterator[StoreHarness]:
         "token": f"env:{TOKEN_VARIABLE}",
         "naming": {"prefix": prefix},
     }
-    yield _harness(env, settings, seed, absent_version="999999")
+    down = {**settings, "url": f"http://{nowhere()}"}
+    yield env.harness(settings, seed, down=down, absent_version="999999")
 
 
 def vault_kv1(env: HarnessEnv) -> Iterator[StoreHarness]:
@@ -84,4 +72,4 @@ def vault_kv1(env: HarnessEnv) -> Iterator[StoreHarness]:
         "kv_version": 1,
         "token": f"env:{TOKEN_VARIABLE}",
     }
-    yield _harness(env, settings, seed)
+    yield env.harness(settings, seed, down={**settings, "url": f"https://{nowhere()}"})
