@@ -32,18 +32,27 @@ Seed = Callable[[str, "str | bytes"], "str | None"]
 
 def assert_no_leak(secrets: str | Iterable[str], *things: object) -> None:
     """Neither ``str`` nor ``repr`` of any of ``things``, nor (for an exception) its
-    formatted chain (``__cause__`` and ``__context__``), args and attributes, holds any
-    of ``secrets``."""
+    traceback, args and attributes, nor those of every exception chained to it as
+    ``__cause__`` or ``__context__`` (also one hidden by ``raise ... from None``), holds
+    any of ``secrets``."""
     wanted = (secrets,) if isinstance(secrets, str) else tuple(secrets)
     for thing in things:
-        texts = [str(thing), repr(thing)]
-        if isinstance(thing, BaseException):
-            texts.append("".join(traceback.format_exception(thing)))
-            texts.append(repr(thing.args))
-            texts.extend(repr(value) for value in vars(thing).values())
-        for text in texts:
+        for text in _texts(thing, seen=set()):
             for secret in wanted:
                 assert secret not in text, f"a secret leaked through {type(thing).__name__}"
+
+
+def _texts(thing: object, seen: set[int]) -> Iterator[str]:
+    yield str(thing)
+    yield repr(thing)
+    if isinstance(thing, BaseException) and id(thing) not in seen:
+        seen.add(id(thing))
+        yield "".join(traceback.format_exception(thing))
+        yield repr(thing.args)
+        yield from (repr(value) for value in vars(thing).values())
+        for linked in (thing.__cause__, thing.__context__):
+            if linked is not None:
+                yield from _texts(linked, seen)
 
 
 def contract_resolver(settings: Mapping[str, Any], folder: Path) -> Resolver:
