@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-# Wire-level servers (moto, OpenBao, the dev_env stand-ins), one module each.
-pytest_plugins = ["servers.aws", "servers.vault", "servers.azure", "servers.gcp", "servers.k8s"]
+# Wire-level servers (moto, OpenBao, the dev_env stand-ins), one module each; pytester
+# runs the contract suite against broken stores to show that it fails them.
+pytest_plugins = [
+    "servers.aws",
+    "servers.vault",
+    "servers.azure",
+    "servers.gcp",
+    "servers.k8s",
+    "pytester",
+]
 
 
 @pytest.fixture(autouse=True)

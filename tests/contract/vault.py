@@ -1,10 +1,10 @@
-"""The vault store in the contract suite, on a real OpenBao dev server (tests/servers/vault.py).
-
-Two registrations: ``vault`` reads KV v2 with the mount as the first path segment (the
-naming prefix ``secret/`` puts every logical name in the ``secret`` mount), and
-``vault-kv1`` reads a KV v1 mount named by the ``mount`` option. Secrets are seeded with
-hvac as root, in the store's value convention: ``{"value": text}`` or
+"""The vault store on a real OpenBao dev server (tests/servers/vault.py), seeded with
+hvac as root in the store's value convention: ``{"value": text}`` or
 ``{"value_b64": base64}``.
+
+``vault_kv2`` reads KV v2 with the mount as the first path segment (the naming prefix
+``secret/`` puts every logical name in the ``secret`` mount); ``vault_kv1`` reads a KV
+v1 mount named by the ``mount`` option, over TLS.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from harness import HarnessEnv, StoreHarness, contract_store
-
 from dev_env.vault import KV1_MOUNT, KV2_MOUNT, ROOT_TOKEN
+from secretbridge.testing import StoreHarness
+
+from .factory import HarnessEnv, nowhere
 
 TOKEN_VARIABLE = "SECRETBRIDGE_TEST_VAULT_TOKEN"
 
@@ -32,7 +33,6 @@ def _server(env: HarnessEnv) -> Any:
     return server
 
 
-@contract_store("vault")
 def vault_kv2(env: HarnessEnv) -> Iterator[StoreHarness]:
     server = _server(env)
     kv = server.client().secrets.kv.v2
@@ -51,12 +51,10 @@ def vault_kv2(env: HarnessEnv) -> Iterator[StoreHarness]:
         "token": f"env:{TOKEN_VARIABLE}",
         "naming": {"prefix": prefix},
     }
-    yield StoreHarness(
-        env.resolver(settings), seed=seed, settings=settings, absent_version="999999"
-    )
+    down = {**settings, "url": f"http://{nowhere()}"}
+    yield env.harness(settings, seed, down=down, absent_version="999999")
 
 
-@contract_store("vault-kv1")
 def vault_kv1(env: HarnessEnv) -> Iterator[StoreHarness]:
     server = _server(env)
     kv = server.client().secrets.kv.v1
@@ -74,4 +72,4 @@ def vault_kv1(env: HarnessEnv) -> Iterator[StoreHarness]:
         "kv_version": 1,
         "token": f"env:{TOKEN_VARIABLE}",
     }
-    yield StoreHarness(env.resolver(settings), seed=seed, settings=settings)
+    yield env.harness(settings, seed, down={**settings, "url": f"https://{nowhere()}"})

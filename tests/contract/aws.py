@@ -1,15 +1,17 @@
-"""The AWS stores in the contract suite: ``aws-sm`` and ``aws-ssm`` against moto,
-seeded with boto3 (the vendor SDK), not through the store under test."""
+"""The AWS stores: ``aws-sm`` and ``aws-ssm`` against moto, seeded with boto3 (the vendor
+SDK), not through the store under test."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-
-from harness import HarnessEnv, StoreHarness, contract_store
+from typing import Any
 
 from dev_env.aws import MotoServer
 from secretbridge.stores._aws import withhold_botocore_values
+from secretbridge.testing import Seed, StoreHarness
+
+from .factory import HarnessEnv, nowhere
 
 
 def _server(env: HarnessEnv) -> MotoServer:
@@ -20,7 +22,14 @@ def _server(env: HarnessEnv) -> MotoServer:
     return server
 
 
-@contract_store("aws-sm")
+def _harness(
+    env: HarnessEnv, server: MotoServer, kind: str, seed: Seed, absent_version: str
+) -> StoreHarness:
+    settings: dict[str, Any] = server.store_settings(kind)
+    down = {**settings, "endpoint_url": f"http://{nowhere()}"}
+    return env.harness(settings, seed, down=down, absent_version=absent_version)
+
+
 def aws_sm_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     server = _server(env)
     client = server.client("secretsmanager")
@@ -33,13 +42,9 @@ def aws_sm_store(env: HarnessEnv) -> Iterator[StoreHarness]:
             response = client.create_secret(Name=physical, **body)
         return str(response["VersionId"])
 
-    settings = server.store_settings("aws-sm")
-    yield StoreHarness(
-        env.resolver(settings), seed=seed, settings=settings, absent_version=str(uuid.uuid4())
-    )
+    yield _harness(env, server, "aws-sm", seed, absent_version=str(uuid.uuid4()))
 
 
-@contract_store("aws-ssm")
 def aws_ssm_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     server = _server(env)
     client = server.client("ssm")
@@ -52,7 +57,4 @@ def aws_ssm_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         )
         return str(response["Version"])
 
-    settings = server.store_settings("aws-ssm")
-    yield StoreHarness(
-        env.resolver(settings), seed=seed, settings=settings, absent_version="999999"
-    )
+    yield _harness(env, server, "aws-ssm", seed, absent_version="999999")

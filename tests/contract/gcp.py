@@ -1,9 +1,7 @@
-"""The contract suite against GCP Secret Manager: the real client and the dev_env
-stand-in, on both transports. Each test gets a project of its own on the shared server.
-
-Two registrations: ``gcp-sm`` (REST, ``http://`` endpoint) and ``gcp-sm-grpc`` (gRPC, the
-production default, over an insecure channel to the stand-in's gRPC face); each seeds
-with a client on its own transport."""
+"""GCP Secret Manager: the real client and the dev_env stand-in, on either transport
+(``rest`` to its ``http://`` endpoint, ``grpc``, the production default, over an
+insecure channel to its gRPC face); each seeds with a client on its own transport. Each
+test gets a project of its own on the shared server."""
 
 from __future__ import annotations
 
@@ -12,12 +10,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from harness import HarnessEnv, StoreHarness, contract_store
-
 from dev_env.gcp_sm import crc32c
+from secretbridge.testing import StoreHarness
+
+from .factory import HarnessEnv, nowhere
+
+TRANSPORTS = ("rest", "grpc")
 
 
-def _harness(env: HarnessEnv, transport: str) -> Iterator[StoreHarness]:
+def gcp_store(env: HarnessEnv, transport: str) -> Iterator[StoreHarness]:
     from google.api_core import exceptions
 
     server = env.request.getfixturevalue("gcp_server")
@@ -41,27 +42,17 @@ def _harness(env: HarnessEnv, transport: str) -> Iterator[StoreHarness]:
         )
         return str(added.name.rsplit("/", 1)[-1])
 
+    grpc = transport == "grpc"
     settings: dict[str, Any] = {
         "kind": "gcp-sm",
         "project": project,
-        "api_endpoint": server.grpc_endpoint if transport == "grpc" else server.url,
+        "api_endpoint": server.grpc_endpoint if grpc else server.url,
         "transport": transport,
         "anonymous": True,
         "timeout": 5.0,
     }
+    down = {**settings, "api_endpoint": nowhere() if grpc else f"http://{nowhere()}"}
     try:
-        yield StoreHarness(
-            env.resolver(settings), seed=seed, settings=settings, absent_version="999999"
-        )
+        yield env.harness(settings, seed, down=down, absent_version="999999")
     finally:
         client.transport.close()
-
-
-@contract_store("gcp-sm")
-def gcp_store(env: HarnessEnv) -> Iterator[StoreHarness]:
-    yield from _harness(env, "rest")
-
-
-@contract_store("gcp-sm-grpc")
-def gcp_store_grpc(env: HarnessEnv) -> Iterator[StoreHarness]:
-    yield from _harness(env, "grpc")

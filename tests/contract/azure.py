@@ -1,18 +1,17 @@
-"""The Azure Key Vault store in the contract suite: the dev_env stand-in over HTTPS with
-its own CA, a managed identity from App Service-style variables, and seeding with a real
-SecretClient."""
+"""The Azure Key Vault store: the dev_env stand-in over HTTPS with its own CA, a managed
+identity from App Service-style variables, and seeding with a real SecretClient."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
 
-from harness import HarnessEnv, StoreHarness, contract_store
-
 from secretbridge.stores.azure_kv import BINARY_CONTENT_TYPE
+from secretbridge.testing import StoreHarness
+
+from .factory import HarnessEnv, nowhere
 
 
-@contract_store("azure-kv")
 def azure_kv_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     server = env.request.getfixturevalue("azure_kv")
     client = server.client()
@@ -38,8 +37,7 @@ def azure_kv_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         "timeout": 5.0,
     }
     try:
-        yield StoreHarness(
-            env.resolver(settings), seed=seed, settings=settings, absent_version="0" * 32
-        )
+        down = {**settings, "vault_url": f"https://{nowhere()}"}
+        yield env.harness(settings, seed, down=down, absent_version="0" * 32)
     finally:
         client.close()

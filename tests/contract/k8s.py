@@ -1,6 +1,6 @@
-"""The contract suite against Kubernetes Secrets: the real client, through the
-kubeconfig of the dev_env stand-in (HTTPS, its own CA, a bearer token). Each test gets
-a namespace of its own on the shared server.
+"""Kubernetes Secrets: the real client, through the kubeconfig of the dev_env stand-in
+(HTTPS, its own CA, a bearer token). Each test gets a namespace of its own on the shared
+server.
 
 A plain value is seeded the way the store documents it: a Secret with the single key
 ``value``; bytes that must stay bytes are listed in ``secretbridge.io/binary-keys``."""
@@ -8,13 +8,15 @@ A plain value is seeded the way the store documents it: a Secret with the single
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Iterator
 
-from harness import HarnessEnv, StoreHarness, contract_store
+from secretbridge.testing import StoreHarness
+
+from .factory import HarnessEnv, nowhere
 
 
-@contract_store("k8s")
 def k8s_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     from kubernetes import client
 
@@ -37,6 +39,12 @@ def k8s_store(env: HarnessEnv) -> Iterator[StoreHarness]:
                 raise
             api.replace_namespaced_secret(physical, namespace, body)
 
+    # Down: the same kubeconfig with the cluster's address where nothing listens.
+    kubeconfig = json.loads(server.kubeconfig.read_text())
+    kubeconfig["clusters"][0]["cluster"]["server"] = f"https://{nowhere()}"
+    unreachable = env.tmp_path / "kubeconfig-down"
+    unreachable.write_text(json.dumps(kubeconfig))
+
     settings = {
         "kind": "k8s",
         "kubeconfig": str(server.kubeconfig),
@@ -44,6 +52,6 @@ def k8s_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         "timeout": 5.0,
     }
     try:
-        yield StoreHarness(env.resolver(settings), seed=seed, settings=settings)
+        yield env.harness(settings, seed, down={**settings, "kubeconfig": str(unreachable)})
     finally:
         api.api_client.close()
