@@ -68,3 +68,8 @@ class ReadOnlyStore(SecretBridgeError):
 class InvalidSecretValue(SecretBridgeError, ValueError):
     """A value has the wrong shape for its use (not JSON, not a connection); the message
     says what was expected, never what the value was."""
+
+
+class AuditError(ConfigError):
+    """The audit log could not be written. The call was refused (fail closed); for a write
+    that reached its store first, the message says that the write was committed."""
