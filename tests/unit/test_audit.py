@@ -10,9 +10,8 @@ import pytest
 from leaks import assert_no_leak
 from resolver_kit import MemoryStore, make, over
 
-from secretbridge import AuditEvent, ConfigError, Resolver, SecretNotFound
+from secretbridge import AuditError, AuditEvent, ConfigError, Resolver, SecretNotFound
 from secretbridge.audit import JsonLinesAudit
-from secretbridge.errors import AuditError
 
 CANARY = "canary-a0d1-do-not-leak"
 

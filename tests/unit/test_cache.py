@@ -108,6 +108,7 @@ def test_stale_is_not_served_for_a_name_never_resolved(
     store.down = True
     with pytest.raises(StoreUnavailable):
         resolver.get("secret:never")
+    assert resolver._flights.running == {}, "nothing left waiting after a failure"
 
 
 def test_zero_ttl_disables_caching(store: MemoryStore) -> None:
@@ -285,15 +286,6 @@ def test_get_many_shares_fetches_with_concurrent_get_and_get_many(store: MemoryS
         "b": "K1",
         "c": {"secret:k2": "K2", "secret:k3": "K3"},
     }
-
-
-def test_a_failed_shared_fetch_leaves_nothing_in_flight(
-    resolver: Resolver, store: MemoryStore
-) -> None:
-    store.down = True
-    with pytest.raises(StoreUnavailable):
-        resolver.get("secret:k")
-    assert resolver._flights.running == {}, "nothing left waiting after a failure"
 
 
 def test_a_flight_whose_fetch_died_lets_its_waiter_resolve_for_itself() -> None:
