@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .cache import Backoff, Outcome
 from .errors import InvalidReference, SecretBridgeError, SecretNotFound, StoreUnavailable
 from .refs import Reference
-from .stores.base import Store, StoredValue
+from .stores.base import Lazy, Store, StoredValue
 from .values import Secret
 
 if TYPE_CHECKING:
@@ -89,13 +89,12 @@ class Fetcher:
         self._store = store
         self._chain_for = chain_for
         self.backoff = backoff
-        self._max_workers = max_workers
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = Lazy(partial(_new_pool, max_workers))  # only stores without batches
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        pool = self._pool.take()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def fetch(self, refs: set[Reference]) -> dict[Reference, Outcome]:
         """The whole secret for each reference (its field is ignored)."""
@@ -197,11 +196,13 @@ class Fetcher:
         """Run ``fn`` over ``items`` with a bounded pool; failures come back as values."""
         if len(items) <= 1:
             return [_call_safely(store, fn, item) for item in items]
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor  # only stores without batches
+        return list(self._pool.get().map(partial(_call_safely, store, fn), items))
 
-            self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="secretbridge")
-        return list(self._pool.map(partial(_call_safely, store, fn), items))
+
+def _new_pool(max_workers: int) -> ThreadPoolExecutor:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers, thread_name_prefix="secretbridge")
 
 
 def _call_safely(store: Store, fn: Callable[..., R], *args: Any) -> R | SecretBridgeError:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 import pytest
 from leaks import assert_no_leak
 
-from secretbridge import Resolver
+from secretbridge import Reference, Resolver
 from secretbridge.config import parse_config
 from secretbridge.stores.base import Capabilities, Store
 
@@ -61,8 +61,9 @@ class StoreHarness:
         return self.store.naming.to_physical(logical, store=self.name)
 
     def backstop_put(self, logical: str, value: str | bytes) -> None:
-        """Write a decoy under the same logical name in the store behind this one."""
-        self.resolver.put(logical, value, store=BACKSTOP)
+        """Write a decoy under the same logical name in the store behind this one (as a
+        reference: a bare name would read '#', '?' and '%' as syntax)."""
+        self.resolver.put(str(Reference(logical)), value, store=BACKSTOP)
 
     # The leak checks live here so that test modules need import nothing from conftest.
 
