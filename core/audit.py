@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
 from .config import Config
-from .errors import AuditError, ConfigError
+from .errors import AuditError, ConfigError, SecretBridgeError, SecretNotFound
+from .values import Secret
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,48 @@ class JsonLinesAudit:
                 return
         # Raised outside the except block: nothing to chain, and nothing of value to chain.
         raise AuditError(f"cannot append to the audit log {self.path}: {reason}")
+
+
+class AuditTrail:
+    """The resolver's side of the audit: events made from outcomes, sent to the sink if
+    there is one."""
+
+    def __init__(self, sink: AuditSink | None) -> None:
+        self.sink = sink
+
+    def check(self) -> None:
+        """Before a store write: raise if the sink could not take a record now."""
+        check = getattr(self.sink, "check", None)  # optional for a sink
+        if check is not None:
+            check()
+
+    def event(
+        self,
+        principal: str | None,
+        action: str,
+        ref: str,
+        store: str | None,
+        name: str | None,
+        version: str | None,
+        outcome: str,
+    ) -> None:
+        if self.sink is not None:
+            event = AuditEvent(time.time(), principal, action, ref, store, name, version, outcome)
+            self.sink.record(event)
+
+    def read(
+        self, principal: str | None, key: str, outcome: Secret | SecretBridgeError, ok: str
+    ) -> None:
+        """A read's outcome: ``ok`` (ok, cached, stale) for a value, else not_found or
+        error. Literals are not secrets from a store: not recorded."""
+        if self.sink is None:
+            return
+        if isinstance(outcome, Secret):
+            if outcome.store is not None:
+                self.event(principal, "read", key, outcome.store, outcome.name, outcome.version, ok)
+        else:
+            result = "not_found" if isinstance(outcome, SecretNotFound) else "error"
+            self.event(principal, "read", key, outcome.store, None, None, result)
 
 
 def audit_from_config(config: Config) -> JsonLinesAudit | None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
-from .audit import AuditEvent, AuditSink, audit_from_config
+from .audit import AuditEvent, AuditSink, AuditTrail, audit_from_config
 from .cache import Backoff, Cache, Clock, Entry, Flights, Outcome, Random, default_random
 from .chain import Fetcher, call_store, copy_error
 from .config import Config, ResolverSettings, Route, StoreSpec, load_config
@@ -36,7 +36,6 @@ from .errors import (
     ConfigError,
     InvalidReference,
     SecretBridgeError,
-    SecretNotFound,
     StoreUnavailable,
 )
 from .naming import Selection, expand_json, rule_for
@@ -106,6 +105,7 @@ class Resolver:
         self.config = config
         self.policy = policy
         self.audit = audit if audit is not None else audit_from_config(config)
+        self._trail = AuditTrail(self.audit)
         self._clock = clock
         self._cache = Cache(config.resolver, clock, rng)
         self._entries = self._cache.entries  # the hot path reads it directly
@@ -471,13 +471,11 @@ class Resolver:
     ) -> str | None:
         """Check the audit log can take the record, write, forget what the write changed,
         record it. A record that fails after the store committed says so."""
-        check = getattr(self.audit, "check", None)  # optional in an AuditSink
-        if check is not None:
-            check()
+        self._trail.check()
         version = call_store(target, fn, *args, ref=ref, writes_value=action == "write")
         self._cache.invalidate(target.name, physical, target.naming.to_logical(physical))
         try:
-            self._record(principal, action, ref, target.name, physical, version, "ok")
+            self._trail.event(principal, action, ref, target.name, physical, version, "ok")
         except AuditError as error:
             pinned = f" (version {version})" if version else ""
             message = (
@@ -571,7 +569,7 @@ class Resolver:
                 try:
                     self.policy.authorize(principal, ref, "read")
                 except AccessDenied as denied:
-                    self._record(principal, "read", key, ref.store, None, None, "denied")
+                    self._trail.event(principal, "read", key, ref.store, None, None, "denied")
                     results[key] = denied
                     continue
             parsed[key] = ref
@@ -592,11 +590,11 @@ class Resolver:
                 stale = self._cache.stale(key)
                 if stale is not None:
                     log.warning("serving a stale value for %s: %s", key, outcome)
-                    self._record_outcome(principal, key, stale, "stale")
+                    self._trail.read(principal, key, stale, "stale")
                     results[key] = stale
                     continue
             self._cache.put(key, ref, outcome)
-            self._record_outcome(principal, key, outcome, "ok")
+            self._trail.read(principal, key, outcome, "ok")
             results[key] = outcome
         return results
 
@@ -620,35 +618,10 @@ class Resolver:
             try:
                 self.policy.authorize(principal, ref, "read")
             except AccessDenied:
-                self._record(principal, "read", key, ref.store, None, None, "denied")
+                self._trail.event(principal, "read", key, ref.store, None, None, "denied")
                 raise
         if self.audit is not None and outcome is not None:
-            self._record_outcome(principal, key, outcome, "cached")
-
-    def _record_outcome(self, principal: str | None, key: str, outcome: Outcome, ok: str) -> None:
-        if self.audit is None:
-            return
-        if isinstance(outcome, Secret):
-            if outcome.store is None:
-                return  # literals are not secrets from a store
-            self._record(principal, "read", key, outcome.store, outcome.name, outcome.version, ok)
-        else:
-            result = "not_found" if isinstance(outcome, SecretNotFound) else "error"
-            self._record(principal, "read", key, outcome.store, None, None, result)
-
-    def _record(
-        self,
-        principal: str | None,
-        action: str,
-        ref: str,
-        store: str | None,
-        name: str | None,
-        version: str | None,
-        outcome: str,
-    ) -> None:
-        if self.audit is not None:
-            event = AuditEvent(time.time(), principal, action, ref, store, name, version, outcome)
-            self.audit.record(event)
+            self._trail.read(principal, key, outcome, "cached")
 
 
 def _describe_problem(message: str) -> str:
