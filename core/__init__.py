@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .errors import (
     AccessDenied,
+    AuditError,
     ConfigError,
     InvalidReference,
     InvalidSecretValue,
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDenied",
+    "AuditError",
     "AuditEvent",
     "ConfigError",
     "Connection",

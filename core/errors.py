@@ -94,3 +94,8 @@ class unchained(ContextDecorator):  # lower case: used like contextlib.suppress
     ) -> None:
         if isinstance(error, SecretBridgeError):
             error.__cause__ = error.__context__ = None
+
+
+class AuditError(ConfigError):
+    """The audit log could not be written. The call was refused (fail closed); for a write
+    that reached its store first, the message says that the write was committed."""

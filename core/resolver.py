@@ -1,4 +1,6 @@
-"""The resolver: routing, the chain of stores, cache, batching, and the policy and audit seams.
+"""The resolver: routing, the chain of stores, the cache, batching, and the policy and
+audit seams. The cache (with shared fetches and store backoff) is in ``cache``, the walk
+through the chain in ``chain``, the audit log in ``audit``.
 
     resolver = Resolver.from_config()           # $SECRETBRIDGE_CONFIG, or the local default
     resolver.get("secret:connections/pg#password").reveal()
@@ -7,128 +9,59 @@
 
 Lookups fail closed: a store that is unreachable stops the chain (the next store might
 hold a different secret under the same name) unless a recent value may be served under
-``stale_if_error``. Errors name the reference and the store, never a value.
+``stale_if_error``; a store that keeps failing is backed off from rather than called on
+every lookup. An audit log that cannot be written refuses the call. Errors name the
+reference and the store, never a value.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
-from .config import Config, ResolverSettings, load_config
+from .audit import AuditEvent, AuditSink, AuditTrail, audit_from_config
+from .cache import Backoff, Cache, Clock, Entry, Flights, Outcome, Random, default_random
+from .chain import Fetcher, call_store, copy_error
+from .config import Config, ResolverSettings, Route, StoreSpec, load_config
 from .errors import (
     AccessDenied,
+    AuditError,
     ConfigError,
     InvalidReference,
     SecretBridgeError,
-    SecretNotFound,
     StoreUnavailable,
 )
 from .naming import Selection, expand_json, rule_for
-from .refs import Reference, looks_like_reference, parse_reference, validate_logical_name
+from .refs import Reference, parse_name, parse_reference
 from .stores import RESERVED_SCHEMES
-from .stores.base import Store, StoreContext, StoredValue, build_options, load_store_class
+from .stores.base import Store, StoreContext, build_options, load_store_class
 from .values import Connection, Secret
 
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+__all__ = [
+    "AuditEvent",
+    "AuditSink",
+    "Listing",
+    "Location",
+    "Policy",
+    "Resolver",
+]
 
 log = logging.getLogger("secretbridge")
-Clock = Callable[[], float]
-Outcome = Secret | SecretBridgeError
-
-
-# ------------------------------------------------------------------ policy and audit seams
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_POSITION = re.compile(r" (?:at|near) character (\d+)")
 
 
 class Policy(Protocol):
     """Decides whether ``principal`` may perform ``action`` on ``ref``; raises AccessDenied."""
 
     def authorize(self, principal: str | None, ref: Reference, action: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    """One resolution, as the audit log keeps it: who, what, where, never the value."""
-
-    at: float
-    principal: str | None
-    action: str  # read, write, delete
-    ref: str
-    store: str | None
-    name: str | None
-    version: str | None
-    outcome: str  # ok, cached, stale, not_found, denied, error
-
-
-class AuditSink(Protocol):
-    def record(self, event: AuditEvent) -> None: ...
-
-
-# ------------------------------------------------------------------ cache
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    ref: Reference | None  # None for a literal
-    secret: Secret | None  # None: a remembered miss
-    miss: SecretNotFound | None
-    expires: float
-    stale_until: float
-
-
-class _Cache:
-    """Resolved values by reference string. A miss is kept ``miss_ttl`` seconds; a value
-    ``ttl`` seconds, then ``stale_if_error`` more during which it is served only when the
-    store fails. Bounded: the oldest entry goes first."""
-
-    def __init__(self, settings: ResolverSettings, clock: Clock) -> None:
-        self.ttl = settings.cache_ttl
-        self.miss_ttl = settings.miss_ttl
-        self.stale_if_error = settings.stale_if_error
-        self.max_entries = settings.max_entries
-        self.clock = clock
-        self.entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
-
-    def put(self, key: str, ref: Reference | None, outcome: Outcome) -> None:
-        now = self.clock()
-        if isinstance(outcome, Secret):
-            if self.ttl <= 0:
-                return
-            entry = _Entry(ref, outcome, None, now + self.ttl, now + self.ttl + self.stale_if_error)
-        elif isinstance(outcome, SecretNotFound):
-            if self.miss_ttl <= 0:
-                return
-            entry = _Entry(ref, None, outcome, now + self.miss_ttl, now + self.miss_ttl)
-        else:
-            return
-        with self._lock:
-            self.entries.pop(key, None)
-            self.entries[key] = entry
-            while len(self.entries) > self.max_entries:
-                del self.entries[next(iter(self.entries))]
-
-    def stale(self, key: str) -> Secret | None:
-        entry = self.entries.get(key)
-        if entry is not None and entry.secret is not None and self.clock() < entry.stale_until:
-            return entry.secret
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self.entries.clear()
-
-
-# ------------------------------------------------------------------ the resolver
 
 
 @dataclass(frozen=True)
@@ -150,6 +83,16 @@ class Location:
 
 
 class Resolver:
+    """Resolves references (``secret:NAME[#FIELD]``, ``STORE://PATH[?version=V][#FIELD]``)
+    and literals to :class:`Secret` values, and writes, deletes and lists secrets.
+
+    Build one from a config file (:meth:`from_config`) or from store instances
+    (:meth:`from_stores`); stores named in the config connect on first use. Thread-safe:
+    one resolver serves a whole process. A cache hit costs a dict lookup (plus the policy
+    and audit when configured); misses of one reference share one fetch across threads.
+    ``principal`` names the caller for the policy and the audit log.
+    """
+
     def __init__(
         self,
         config: Config,
@@ -157,21 +100,24 @@ class Resolver:
         policy: Policy | None = None,
         audit: AuditSink | None = None,
         clock: Clock = time.monotonic,
+        rng: Random = default_random,
     ) -> None:
         self.config = config
         self.policy = policy
-        self.audit = audit if audit is not None else _audit_from_config(config)
+        self.audit = audit if audit is not None else audit_from_config(config)
+        self._trail = AuditTrail(self.audit)
         self._clock = clock
-        self._cache = _Cache(config.resolver, clock)
+        self._cache = Cache(config.resolver, clock, rng)
         self._entries = self._cache.entries  # the hot path reads it directly
-        self._stores: dict[str, Store] = {}
+        self._flights = Flights()
+        self._stores: dict[str, Store] = {}  # by store name, and by kind for KIND://
         self._stores_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._inflight: dict[str, threading.Event] = {}  # misses being fetched right now
-        self._inflight_lock = threading.Lock()
         self._schemes = frozenset(RESERVED_SCHEMES | set(config.stores))
         self._routes = sorted(config.routes, key=lambda r: -len(r.prefix))
         self._context = StoreContext(home=config.home, base_dir=config.base_dir)
+        self._fetcher = Fetcher(
+            self.store, self.chain_for, Backoff(clock, rng), config.resolver.max_workers
+        )
 
     @classmethod
     def from_config(
@@ -186,6 +132,40 @@ class Resolver:
         ``$SECRETBRIDGE_HOME``. Stores connect on first use, not here."""
         return cls(load_config(path), policy=policy, audit=audit, clock=clock)
 
+    @classmethod
+    def from_stores(
+        cls,
+        stores: Mapping[str, Store],
+        *,
+        chain: Sequence[str] | None = None,
+        routes: Mapping[str, str] | None = None,
+        settings: ResolverSettings | None = None,
+        policy: Policy | None = None,
+        audit: AuditSink | None = None,
+        clock: Clock = time.monotonic,
+        rng: Random = default_random,
+    ) -> Resolver:
+        """A resolver over stores built already (tests, embedding): ``stores`` by name
+        (each key its store's ``name``), ``chain`` the lookup order (default: as given),
+        ``routes`` name prefix -> store."""
+        for name, store in stores.items():
+            if store.name != name:
+                raise ConfigError(f"stores[{name!r}] is a store named {store.name!r}")
+        order = list(chain) if chain is not None else list(stores)
+        route_list = [Route(prefix, store) for prefix, store in (routes or {}).items()]
+        for name in [*order, *(route.store for route in route_list)]:
+            if name not in stores:
+                raise ConfigError(f"no store named {name!r} was given")
+        config = Config(
+            stores={n: StoreSpec(n, s.kind, s.options, s.naming) for n, s in stores.items()},
+            chain=order,
+            routes=route_list,
+            resolver=settings if settings is not None else ResolverSettings(),
+        )
+        resolver = cls(config, policy=policy, audit=audit, clock=clock, rng=rng)
+        resolver._stores.update(stores)
+        return resolver
+
     def __enter__(self) -> Resolver:
         return self
 
@@ -193,11 +173,9 @@ class Resolver:
         self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self._fetcher.close()
         with self._stores_lock:
-            for store in self._stores.values():
+            for store in {id(s): s for s in self._stores.values()}.values():
                 store.close()
             self._stores.clear()
 
@@ -217,26 +195,49 @@ class Resolver:
         store = self._stores.get(name)
         if store is not None:
             return store
-        with self._stores_lock:
-            if name not in self._stores:
-                self._stores[name] = self._build_store(name)
-            return self._stores[name]
+        target = self._store_name(name)
+        with self._stores_lock:  # not re-entered: building a store never asks for another
+            store = self._stores.get(target)
+            if store is None:
+                store = self._stores[target] = self._build_store(target)
+            self._stores[name] = store
+        return store
+
+    def _store_name(self, name: str) -> str:
+        """The store ``name`` means: a configured store, else the first configured store of
+        that kind (``KIND://``), else the kind's default store."""
+        if name in self.config.stores:
+            return name
+        for spec in self.config.stores.values():
+            if spec.kind == name:
+                return spec.name
+        if name not in self._schemes:
+            raise ConfigError(f"no store named {name!r} is configured")
+        return name
 
     def _build_store(self, name: str) -> Store:
+        """Build a store. Its errors name where it is configured, like other config errors:
+        the file, then ``stores.NAME``."""
         spec = self.config.stores.get(name)
-        if spec is None:
-            # STORE:// names a kind: the first configured store of that kind, else one
-            # with the kind's defaults (ambient credentials, default paths).
-            for candidate in self.config.stores.values():
-                if candidate.kind == name:
-                    return self.store(candidate.name)
-            if name not in self._schemes:
-                raise ConfigError(f"no store named {name!r} is configured")
-            cls = load_store_class(name, where=f"{name}:// ")
-            options = build_options(cls, {}, where=f"the default {name} store: ")
-            return cls(name, options, naming=rule_for(cls), context=self._context)
-        cls = load_store_class(spec.kind, where=f"stores.{name}.")
-        return cls(name, spec.options, naming=spec.naming, context=self._context)
+        try:
+            if spec is None:  # a kind's default store: ambient credentials, default paths
+                cls = load_store_class(name, where=f"{name}:// ")
+                options = build_options(cls, {}, where=f"the default {name} store: ")
+                return cls(name, options, naming=rule_for(cls), context=self._context)
+            cls = load_store_class(spec.kind, where=f"stores.{name}.")
+            return cls(name, spec.options, naming=spec.naming, context=self._context)
+        except SecretBridgeError as error:
+            own = f"stores.{name}"
+            message = error.message
+            if spec is None:
+                message = f"the default {name} store: {message}"
+            else:
+                named = message.startswith((f"{own}.", f"{own}:"))
+                source = f"{self.config.source}: " if self.config.source else ""
+                message = f"{source}{message}" if named else f"{source}{own}: {message}"
+            failure = type(error)(message, ref=error.ref, store=error.store)
+            failure.__cause__ = error.__cause__
+        raise failure
 
     def chain_for(self, name: str) -> list[str]:
         """The stores a logical name is looked up in, in order: its route, else the chain."""
@@ -257,38 +258,18 @@ class Resolver:
         entry = self._entries.get(key)
         if entry is not None and self._clock() < entry.expires:
             return self._from_cache(principal, key, entry)
-        return self._get_missed(key, principal)
-
-    def _from_cache(self, principal: str | None, key: str, entry: _Entry) -> Secret:
-        if self.policy is not None or self.audit is not None:
-            self._check_and_record(principal, key, entry)
-        if entry.secret is not None:
-            return entry.secret
-        raise _fresh(entry.miss)
-
-    def _get_missed(self, key: str, principal: str | None) -> Secret:
-        """A miss. Threads that miss the same reference at once share one fetch: the
-        first fetches, the others wait for it, then read the cache (authorized for
-        their own principal) or, if nothing was cached, resolve for themselves."""
-        with self._inflight_lock:
-            running = self._inflight.get(key)
-            if running is None:
-                self._inflight[key] = threading.Event()
-        if running is not None:
-            running.wait()
-            entry = self._entries.get(key)
-            if entry is not None and self._clock() < entry.expires:
-                return self._from_cache(principal, key, entry)
-            outcome = self._resolve([key], principal)[key]
-        else:
-            try:
-                outcome = self._resolve([key], principal)[key]
-            finally:
-                with self._inflight_lock:
-                    self._inflight.pop(key).set()
+        outcome = self._lookup([key], principal)[key]
         if isinstance(outcome, SecretBridgeError):
             raise outcome
         return outcome
+
+    def _from_cache(self, principal: str | None, key: str, entry: Entry) -> Secret:
+        if self.policy is not None or self.audit is not None:
+            self._check_and_record(principal, key, entry.ref, entry.secret or entry.miss)
+        if entry.secret is not None:
+            return entry.secret
+        assert entry.miss is not None
+        raise copy_error(entry.miss)
 
     def get_many(
         self,
@@ -310,17 +291,16 @@ class Resolver:
         for key in keys:
             entry = self._entries.get(key)
             if entry is not None and now < entry.expires:
-                if self.policy is not None or self.audit is not None:
-                    try:
-                        self._check_and_record(principal, key, entry)
-                    except AccessDenied as denied:
-                        results[key] = denied
-                        continue
-                results[key] = entry.secret if entry.secret is not None else _fresh(entry.miss)
+                try:
+                    results[key] = self._from_cache(principal, key, entry)
+                except AuditError:
+                    raise
+                except SecretBridgeError as error:
+                    results[key] = error
             else:
                 missing.append(key)
         if missing:
-            results.update(self._resolve(missing, principal))
+            results.update(self._lookup(missing, principal))
         ordered = {key: results[key] for key in keys}
         if not return_exceptions:
             for outcome in ordered.values():
@@ -328,17 +308,71 @@ class Resolver:
                     raise outcome
         return ordered
 
+    def _lookup(self, keys: Sequence[str], principal: str | None) -> dict[str, Outcome]:
+        """Cache misses. Callers that miss the same reference at once share one fetch:
+        this one fetches the keys nobody is fetching, lands them, then takes the others'
+        outcomes (authorized and audited for its own principal)."""
+        mine, theirs = self._flights.claim(keys)
+        results: dict[str, Outcome] = {}
+        try:
+            if mine:
+                results.update(self._resolve(mine, principal))
+        finally:
+            self._flights.land(mine, results)
+        for key, flight in theirs.items():
+            flight.done.wait()
+            results[key] = self._shared(principal, key, flight.outcome)
+        return results
+
+    def _shared(self, principal: str | None, key: str, outcome: Outcome | None) -> Outcome:
+        """Another caller's outcome for ``key``, as this caller's own."""
+        if outcome is None or isinstance(outcome, AccessDenied | InvalidReference):
+            # The fetch died, or was refused for its principal (or never parsed):
+            # resolve for ourselves.
+            return self._resolve([key], principal)[key]
+        ref = self.parse(key)
+        try:
+            self._check_and_record(principal, key, ref, outcome)
+        except AccessDenied as denied:
+            return denied
+        return copy_error(outcome) if isinstance(outcome, SecretBridgeError) else outcome
+
     def connection(self, ref: str | Reference, *, principal: str | None = None) -> Connection:
-        """An Airflow-compatible connection; fields that are references are resolved too."""
+        """An Airflow-compatible connection; fields that parse as references are resolved.
+
+        A field is a reference only when it parses as one; any other text is a literal.
+        A field that starts like a reference but is malformed is an error naming the
+        field and the problem, never its text (a literal field may be a password).
+        """
         secret = self.get(ref, principal=principal)
         conn = Connection.parse(secret.reveal(), ref=secret.ref)
+        return conn.map_fields(partial(self._connection_field, secret.ref, principal))
 
-        def expand(value: str) -> str:
-            if looks_like_reference(value, self._schemes):
-                return self.get(value, principal=principal).reveal()
-            return value
-
-        return conn.map_fields(expand)
+    def _connection_field(
+        self, conn_ref: str | None, principal: str | None, field: str, text: str
+    ) -> str:
+        try:
+            parsed = self.parse(text)
+        except InvalidReference as error:
+            problem = _describe_problem(error.message)
+        else:
+            if parsed is None:
+                return text
+            try:
+                return self.get(parsed, principal=principal).reveal()
+            except SecretBridgeError as error:
+                failure = type(error)(
+                    f"field {field!r} of the connection holds a reference that could not be "
+                    f"resolved ({type(error).__name__})",
+                    ref=conn_ref,
+                    store=error.store,
+                )
+            raise failure  # not chained: the error names the field's text
+        raise InvalidReference(
+            f"field {field!r} of the connection starts like a reference but is malformed: "
+            f"{problem}; store such a literal as a secret of its own and reference it",
+            ref=conn_ref,
+        )
 
     def load(
         self, selection: str | Selection = "", *, principal: str | None = None
@@ -377,7 +411,7 @@ class Resolver:
         for name in stores:
             backend = self.store(name)
             physical_prefix = "" if backend.naming.namespaces else backend.naming.prefix
-            for physical in self._call(backend, backend.list_names, physical_prefix):
+            for physical in call_store(backend, backend.list_names, physical_prefix):
                 logical = backend.naming.to_logical(physical)
                 if logical is not None and logical.startswith(prefix):
                     found.setdefault(logical, {}).setdefault(name, physical)
@@ -407,12 +441,13 @@ class Resolver:
         principal: str | None = None,
     ) -> Location:
         """Write a new version of a ``STORE://PATH``, or of a logical name: to ``store``
-        if given, else its route, else the first writable store in the chain."""
+        if given, else its route, else the first writable store in the chain. A bare
+        name reads as ``secret:`` + name (write a ``#`` in a name as ``%23``)."""
         target, physical = self._write_target(ref, store, principal, "write")
         target.check_size(physical, value)
-        version = self._call(target, target.put, physical, value, ref=ref, writes_value=True)
-        self._cache.clear()
-        self._record(principal, "write", ref, target.name, physical, version, "ok")
+        version = self._write(
+            target, physical, ref, principal, "write", target.put, physical, value
+        )
         return Location(target.name, physical, version)
 
     def delete(
@@ -421,20 +456,40 @@ class Resolver:
         """Delete every version of a ``STORE://PATH``, or of a logical name from ``store``
         if given, else from the store it currently resolves from."""
         target, physical = self._write_target(ref, store, principal, "delete")
-        self._call(target, target.delete, physical, ref=ref)
-        self._cache.clear()
-        self._record(principal, "delete", ref, target.name, physical, None, "ok")
+        self._write(target, physical, ref, principal, "delete", target.delete, physical)
         return Location(target.name, physical, None)
+
+    def _write(
+        self,
+        target: Store,
+        physical: str,
+        ref: str,
+        principal: str | None,
+        action: str,
+        fn: Callable[..., str | None],
+        *args: object,
+    ) -> str | None:
+        """Check the audit log can take the record, write, forget what the write changed,
+        record it. A record that fails after the store committed says so."""
+        self._trail.check()
+        version = call_store(target, fn, *args, ref=ref, writes_value=action == "write")
+        self._cache.invalidate(target.name, physical, target.naming.to_logical(physical))
+        try:
+            self._trail.event(principal, action, ref, target.name, physical, version, "ok")
+        except AuditError as error:
+            pinned = f" (version {version})" if version else ""
+            message = (
+                f"the {action} was committed to store {target.name!r} as {physical!r}{pinned}, "
+                f"but its audit record failed: {error.message}"
+            )
+        else:
+            return version
+        raise AuditError(message, ref=ref, store=target.name)
 
     def _write_target(
         self, ref: str, store: str | None, principal: str | None, action: str
     ) -> tuple[Store, str]:
-        parsed = self.parse(ref)
-        if parsed is None:  # a bare logical name, as the CLI takes it
-            validate_logical_name(ref, ref=ref)
-            parsed = Reference(ref)
-        if parsed.field is not None or parsed.version is not None:
-            raise InvalidReference(f"a {action} takes a name, not a #field or ?version", ref=ref)
+        parsed = self._write_reference(ref, action)
         if self.policy is not None:
             self.policy.authorize(principal, parsed, action)
         if parsed.store is not None:
@@ -448,9 +503,9 @@ class Resolver:
             target = self.store(store)
             return target, target.naming.to_physical(parsed.path, store=target.name)
         if action == "delete":
-            found = self._fetch({parsed})[parsed]
+            found = self._fetcher.fetch({parsed})[parsed]
             if isinstance(found, SecretBridgeError):
-                raise _fresh_with(found, ref, keep_ref=False)
+                raise copy_error(found, ref, replace_ref=True)
             assert found.store is not None and found.name is not None
             return self.store(found.store), found.name
         candidates = self.chain_for(parsed.path)
@@ -462,6 +517,25 @@ class Resolver:
             )
         target = self.store(writable[0])
         return target, target.naming.to_physical(parsed.path, store=target.name)
+
+    def _write_reference(self, text: str, action: str) -> Reference:
+        """``STORE://PATH``, ``secret:NAME``, or a bare name read as ``secret:`` + name
+        (so ``#`` starts a field in every command); a write takes no field or version."""
+        parsed = self.parse(text)
+        if parsed is None:
+            if _URI.match(text):  # never echoed: a URI may carry a password
+                raise InvalidReference(
+                    f"a {action} takes secret:NAME, STORE://PATH or a bare name; "
+                    "this looks like a URI of another scheme"
+                )
+            parsed = parse_name(text)
+        if parsed.field is not None or parsed.version is not None:
+            raise InvalidReference(
+                f"a {action} takes a name, not a #field or ?version "
+                "(to put '#' in a name write %23, '?' %3F)",
+                ref=text,
+            )
+        return parsed
 
     # -------------------------------------------------------------- the slow path
 
@@ -483,17 +557,17 @@ class Resolver:
                 try:
                     self.policy.authorize(principal, ref, "read")
                 except AccessDenied as denied:
-                    self._record(principal, "read", key, ref.store, None, None, "denied")
+                    self._trail.event(principal, "read", key, ref.store, None, None, "denied")
                     results[key] = denied
                     continue
             parsed[key] = ref
 
-        documents = self._fetch({ref.without_field() for ref in parsed.values()})
+        documents = self._fetcher.fetch({ref.without_field() for ref in parsed.values()})
         for key, ref in parsed.items():
             outcome = documents[ref.without_field()]
             if isinstance(outcome, SecretBridgeError):
-                outcome = _fresh_with(outcome, key, keep_ref=False)
-            elif isinstance(outcome, Secret):
+                outcome = copy_error(outcome, key, replace_ref=True)
+            else:
                 outcome = outcome.with_ref(key)
                 if ref.field is not None:
                     try:
@@ -504,11 +578,11 @@ class Resolver:
                 stale = self._cache.stale(key)
                 if stale is not None:
                     log.warning("serving a stale value for %s: %s", key, outcome)
-                    self._record_outcome(principal, key, stale, "stale")
+                    self._trail.read(principal, key, stale, "stale")
                     results[key] = stale
                     continue
             self._cache.put(key, ref, outcome)
-            self._record_outcome(principal, key, outcome, "ok")
+            self._trail.read(principal, key, outcome, "ok")
             results[key] = outcome
         return results
 
@@ -521,226 +595,27 @@ class Resolver:
             )
         return Secret(key, store=None)
 
-    def _fetch(self, refs: set[Reference]) -> dict[Reference, Outcome]:
-        """Fetch whole secrets: explicit ``STORE://`` paths from their store, logical
-        names through their chain, one batch per store per step."""
-        out: dict[Reference, Outcome] = {}
-        # position in each logical name's chain; explicit refs have a chain of one
-        chains: dict[Reference, list[str]] = {}
-        for ref in refs:
-            if ref.store is not None:
-                chains[ref] = [ref.store]
-            else:
-                chains[ref] = self.chain_for(ref.path)
-        tried: dict[Reference, list[str]] = {ref: [] for ref in refs}
-        step = 0
-        pending = set(refs)
-        while pending:
-            groups: dict[str, list[Reference]] = {}
-            for ref in pending:
-                groups.setdefault(chains[ref][step], []).append(ref)
-            next_pending: set[Reference] = set()
-            for store_name, group in groups.items():
-                for ref, outcome in self._fetch_from(store_name, group).items():
-                    if isinstance(outcome, _Skip | SecretNotFound) and ref.store is None:
-                        tried[ref].append(
-                            outcome.describe()
-                            if isinstance(outcome, _Skip)
-                            else (f"{store_name} as {outcome.ref!r}")
-                        )
-                        if step + 1 < len(chains[ref]):
-                            next_pending.add(ref)
-                            continue
-                        outcome = SecretNotFound(
-                            f"not found in any store it may live in ({'; '.join(tried[ref])})",
-                            ref=str(ref),
-                        )
-                    elif isinstance(outcome, _Skip):
-                        outcome = outcome.error
-                    out[ref] = outcome
-            pending = next_pending
-            step += 1
-        return out
-
-    def _fetch_from(self, store_name: str, refs: list[Reference]) -> dict[Reference, Any]:
-        """One store's share of a lookup: map names, batch or fan out, wrap the values."""
-        try:
-            store = self.store(store_name)
-        except SecretBridgeError as error:
-            return {ref: _fresh_with(error, str(ref)) for ref in refs}
-        out: dict[Reference, Any] = {}
-        physical: dict[Reference, str] = {}
-        for ref in refs:
-            if ref.store is not None:
-                physical[ref] = ref.path
-                continue
-            try:
-                physical[ref] = store.naming.to_physical(ref.path, store=store.name)
-            except InvalidReference as error:
-                out[ref] = _Skip(store.name, error)
-        latest = [r for r in physical if r.version is None]
-        pinned = [r for r in physical if r.version is not None]
-        values = self._get_latest(store, sorted({physical[r] for r in latest}))
-        pinned_values = self._map(
-            store, [(physical[r], r.version) for r in pinned], lambda item: store.get(*item)
-        )
-        for ref in latest:
-            out[ref] = self._wrap(store, ref, physical[ref], values[physical[ref]])
-        for ref, value in zip(pinned, pinned_values, strict=True):
-            out[ref] = self._wrap(store, ref, physical[ref], value)
-        return out
-
-    def _get_latest(self, store: Store, paths: list[str]) -> dict[str, Any]:
-        if not paths:
-            return {}
-        size = store.capabilities.batch_size
-        if size is None:
-            return dict(zip(paths, self._map(store, paths, store.get), strict=True))
-        out: dict[str, Any] = {}
-        for start in range(0, len(paths), size):
-            chunk = paths[start : start + size]
-            batch = self._call_safely(store, store.get_many, chunk)
-            if isinstance(batch, SecretBridgeError):
-                out.update(dict.fromkeys(chunk, batch))
-            else:
-                out.update(batch)
-        return out
-
-    def _map(self, store: Store, items: Sequence[Any], fn: Callable[[Any], Any]) -> list[Any]:
-        """Run ``fn`` over ``items`` with a bounded pool; failures come back as values."""
-        if len(items) <= 1:
-            return [self._call_safely(store, fn, item) for item in items]
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor  # only stores without batches
-
-            self._pool = ThreadPoolExecutor(
-                self.config.resolver.max_workers, thread_name_prefix="secretbridge"
-            )
-        return list(self._pool.map(partial(self._call_safely, store, fn), items))
-
-    def _call_safely(self, store: Store, fn: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return self._call(store, fn, *args)
-        except SecretBridgeError as error:
-            return error
-
-    def _call(
-        self,
-        store: Store,
-        fn: Callable[..., Any],
-        *args: Any,
-        ref: str | None = None,
-        writes_value: bool = False,
-    ) -> Any:
-        """Call into a store; anything it raises that is not ours becomes StoreUnavailable
-        naming the store and the cause. A read's cause is kept (SDK read errors carry no
-        values); a write's is reduced to its type, as its text may quote the request."""
-        try:
-            return fn(*args)
-        except SecretBridgeError:
-            raise
-        except Exception as error:
-            cause = type(error).__name__ if writes_value else f"{type(error).__name__}: {error}"
-            failure = StoreUnavailable(f"the store failed: {cause}", ref=ref, store=store.name)
-            if writes_value:
-                raise failure from None
-            raise failure from error
-
-    def _wrap(self, store: Store, ref: Reference, physical: str, value: Any) -> Any:
-        if isinstance(value, StoredValue):
-            return Secret(
-                value.value, ref=str(ref), store=store.name, name=physical, version=value.version
-            )
-        if isinstance(value, SecretBridgeError):
-            return _fresh_with(value, str(ref) if ref.store is not None else physical)
-        return value
-
     # -------------------------------------------------------------- policy and audit
 
-    def _check_and_record(self, principal: str | None, key: str, entry: _Entry) -> None:
-        if self.policy is not None and entry.ref is not None:
-            try:
-                self.policy.authorize(principal, entry.ref, "read")
-            except AccessDenied:
-                self._record(principal, "read", key, entry.ref.store, None, None, "denied")
-                raise
-        if self.audit is not None:
-            if entry.secret is not None:
-                self._record_outcome(principal, key, entry.secret, "cached")
-            else:
-                self._record(principal, "read", key, None, None, None, "not_found")
-
-    def _record_outcome(self, principal: str | None, key: str, outcome: Outcome, ok: str) -> None:
-        if self.audit is None:
-            return
-        if isinstance(outcome, Secret):
-            if outcome.store is None:
-                return  # literals are not secrets from a store
-            self._record(principal, "read", key, outcome.store, outcome.name, outcome.version, ok)
-        else:
-            result = "not_found" if isinstance(outcome, SecretNotFound) else "error"
-            self._record(principal, "read", key, outcome.store, None, None, result)
-
-    def _record(
-        self,
-        principal: str | None,
-        action: str,
-        ref: str,
-        store: str | None,
-        name: str | None,
-        version: str | None,
-        outcome: str,
+    def _check_and_record(
+        self, principal: str | None, key: str, ref: Reference | None, outcome: Outcome | None
     ) -> None:
-        if self.audit is not None:
-            event = AuditEvent(time.time(), principal, action, ref, store, name, version, outcome)
-            self.audit.record(event)
-
-
-@dataclass(frozen=True)
-class _Skip:
-    """A store in the chain that cannot spell the name, so cannot hold it."""
-
-    store: str
-    error: InvalidReference
-
-    def describe(self) -> str:
-        return f"{self.store} cannot hold it: {self.error.message}"
-
-
-def _fresh(error: SecretBridgeError | None) -> SecretBridgeError:
-    """A new exception like ``error``: re-raising one instance would grow its traceback."""
-    assert error is not None
-    return type(error)(error.message, ref=error.ref, store=error.store)
-
-
-def _fresh_with(error: SecretBridgeError, ref: str, *, keep_ref: bool = True) -> SecretBridgeError:
-    """A copy of ``error`` that names ``ref`` (unless it names one already and
-    ``keep_ref``), keeping its cause."""
-    fresh = type(error)(
-        error.message, ref=(error.ref if keep_ref else None) or ref, store=error.store
-    )
-    fresh.__cause__ = error.__cause__
-    return fresh
-
-
-class JsonLinesAudit:
-    """Appends one JSON object per event to a file created private (0600)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def record(self, event: AuditEvent) -> None:
-        line = json.dumps(asdict(event), separators=(",", ":")) + "\n"
-        with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        """Authorize a read served without a fetch (a cache hit, another's fetch), and
+        audit it as ``cached``."""
+        if self.policy is not None and ref is not None:
             try:
-                os.write(fd, line.encode())
-            finally:
-                os.close(fd)
+                self.policy.authorize(principal, ref, "read")
+            except AccessDenied:
+                self._trail.event(principal, "read", key, ref.store, None, None, "denied")
+                raise
+        if self.audit is not None and outcome is not None:
+            self._trail.read(principal, key, outcome, "cached")
 
 
-def _audit_from_config(config: Config) -> AuditSink | None:
-    if config.audit is None:
-        return None
-    return JsonLinesAudit(str(config.base_dir / Path(config.audit.path).expanduser()))
+def _describe_problem(message: str) -> str:
+    """A parse error's problem and position, cut before anything it quotes after the
+    position (the text of what was parsed)."""
+    match = _POSITION.search(message)
+    if match is None:
+        return "it does not parse as one"
+    return f"{message[: match.start()]} at character {match.group(1)}"

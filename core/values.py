@@ -272,18 +272,20 @@ class Connection:
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
-    def map_fields(self, resolve: Callable[[str], str]) -> Connection:
+    def map_fields(self, resolve: Callable[[str, str], str]) -> Connection:
         """A copy with every string field, and every string value of a JSON ``extra``,
-        passed through ``resolve`` (the resolver uses it to expand references)."""
+        passed through ``resolve(field, text)``; ``field`` is the field's name
+        (``password``, or ``extra.KEY``) so that an error can name it without its text.
+        The resolver uses it to expand references."""
         changes: dict[str, Any] = {
-            name: resolve(value)
+            name: resolve(name, value)
             for name in ("conn_type", "host", "login", "password", "schema")
             if isinstance(value := getattr(self, name), str)
         }
         extra = self.extra_dejson
         if extra:
             changes["extra"] = json.dumps(
-                {k: resolve(v) if isinstance(v, str) else v for k, v in extra.items()}
+                {k: resolve(f"extra.{k}", v) if isinstance(v, str) else v for k, v in extra.items()}
             )
         return replace(self, **changes)
 

@@ -1,18 +1,21 @@
-"""The resolver: chain, routing, cache (TTL, misses, stale-if-error), batching, literals,
-connections, and the policy and audit seams."""
+"""The resolver: stores and the chain, routing, batching, literals, load, connections,
+writes and the policy seam. The cache is in test_cache.py, the audit in test_audit.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from leaks import assert_no_leak
+from resolver_kit import MemoryStore, UnbatchedMemoryStore, make, over
 
 from secretbridge import (
     AccessDenied,
-    AuditEvent,
+    ConfigError,
     InvalidReference,
     Reference,
     Resolver,
@@ -20,75 +23,9 @@ from secretbridge import (
     Selection,
     StoreUnavailable,
 )
-from secretbridge.config import parse_config
-from secretbridge.stores.base import Capabilities
+from secretbridge.config import ResolverSettings
 
 CANARY = "canary-7f3e-do-not-leak"
-
-SCRIPT = """
-import json, pathlib
-HERE = pathlib.Path(__file__).parent
-def get_secrets():
-    with open(HERE / "calls.log", "a") as log:
-        log.write("call\\n")
-    if (HERE / "down").exists():
-        raise ConnectionError("backend is down")
-    if (HERE / "slow").exists():
-        import time
-        time.sleep(0.3)
-    return json.loads((HERE / "secrets.json").read_text())
-"""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Scripted:
-    """A real ``custom`` store whose secrets, outage and call count the test controls."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "store.py").write_text(SCRIPT)
-        self.set({})
-
-    def set(self, secrets: dict[str, Any]) -> None:
-        (self.folder / "secrets.json").write_text(json.dumps(secrets))
-
-    def down(self, is_down: bool = True) -> None:
-        flag = self.folder / "down"
-        if is_down:
-            flag.touch()
-        else:
-            flag.unlink(missing_ok=True)
-
-    @property
-    def calls(self) -> int:
-        log = self.folder / "calls.log"
-        return len(log.read_text().splitlines()) if log.exists() else 0
-
-    @property
-    def script(self) -> str:
-        return str(self.folder / "store.py")
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def scripted(tmp_path: Path) -> Scripted:
-    return Scripted(tmp_path / "scripted")
-
-
-def make(document: dict[str, Any], clock: Clock | None = None, **kwargs: Any) -> Resolver:
-    return Resolver(parse_config(document), clock=clock or Clock(), **kwargs)
 
 
 def counting(fn: Callable[..., Any], calls: list[Any]) -> Callable[..., Any]:
@@ -99,78 +36,124 @@ def counting(fn: Callable[..., Any], calls: list[Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@pytest.fixture
-def two_stores(scripted: Scripted, clock: Clock) -> Iterator[Resolver]:
-    resolver = make(
-        {
-            "resolver": {"cache_ttl": 60, "miss_ttl": 5, "stale_if_error": 300},
-            "stores": {
-                "first": {"kind": "custom", "script": scripted.script},
-                "second": {"kind": "local"},
-            },
-        },
-        clock,
-    )
-    resolver.store("second").init()  # type: ignore[attr-defined]  # never initialised: unavailable
-    with resolver:
-        yield resolver
+def in_thread(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` in a thread that may hang: the test fails instead of the run."""
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = fn()
+        except BaseException as error:  # handed to the test thread
+            result["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "the call hung (a deadlock)"
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+# ------------------------------------------------------------------ stores
+
+
+def test_a_kind_reference_to_a_store_configured_under_another_name_does_not_hang(
+    tmp_path: Path,
+) -> None:
+    """The README's example: custom://team/api_token with [stores.team] kind = "custom"."""
+    script = tmp_path / "team_secrets.py"
+    script.write_text("def get_secrets():\n    return {'team/api_token': 'tok'}\n")
+    resolver = make({"stores": {"team": {"kind": "custom", "script": str(script)}}})
+    secret = in_thread(lambda: resolver.get("custom://team/api_token"))
+    assert (secret.reveal(), secret.store) == ("tok", "team")
+    assert resolver.store("custom") is resolver.store("team"), "one store, built once"
+
+
+def test_a_kind_reference_writes_and_reads_the_configured_store_of_that_kind() -> None:
+    resolver = make({"stores": {"main": {"kind": "local"}}})
+    location = in_thread(lambda: resolver.put("local://x", "v"))
+    assert location.store == "main"
+    assert in_thread(lambda: resolver.get("local://x")).reveal() == "v"
+    resolver.close()
+
+
+def test_a_configured_name_wins_over_a_kind_of_the_same_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("K", "from-env")
+    resolver = make({"stores": {"env": {"kind": "local"}, "vars": {"kind": "env"}}})
+    resolver.put("env://k", "from-local")
+    assert resolver.get("env://k").store == "env"
+    assert resolver.get("vars://K").reveal() == "from-env"
+
+
+def test_store_construction_errors_name_the_config_file_and_the_store(tmp_path: Path) -> None:
+    config = tmp_path / "sb.toml"
+    config.write_text('[stores.team]\nkind = "custom"\nscript = "missing.py"\n')
+    resolver = Resolver.from_config(config)
+    with pytest.raises(ConfigError) as caught:
+        resolver.get("secret:x")
+    assert str(caught.value).startswith(f"{config}: stores.team.script: no such file")
+
+
+def test_from_stores_checks_names_chain_and_routes() -> None:
+    a = MemoryStore("a")
+    with pytest.raises(ConfigError, match=r"stores\['b'\] is a store named 'a'"):
+        Resolver.from_stores({"b": a})
+    with pytest.raises(ConfigError, match="no store named 'c'"):
+        Resolver.from_stores({"a": a}, chain=["c"])
+    with pytest.raises(ConfigError, match="no store named 'c'"):
+        Resolver.from_stores({"a": a}, routes={"x/": "c"})
+    resolver = Resolver.from_stores({"a": a}, settings=ResolverSettings(cache_ttl=7))
+    assert resolver.store("a") is a
+    assert resolver.config.resolver.cache_ttl == 7
 
 
 # ------------------------------------------------------------------ chain and routing
 
 
-def test_chain_order_first_store_holding_the_name_wins(
-    two_stores: Resolver, scripted: Scripted
-) -> None:
-    two_stores.put("shared", "from-second", store="second")
-    two_stores.put("only-second", "deep", store="second")
-    scripted.set({"shared": "from-first"})
-    shared = two_stores.get("secret:shared")
+def test_chain_order_first_store_holding_the_name_wins() -> None:
+    first, second = MemoryStore("first"), MemoryStore("second")
+    resolver = over(first, second)
+    resolver.put("shared", "from-second", store="second")
+    resolver.put("only-second", "deep", store="second")
+    first.set("shared", "from-first")
+    shared = resolver.get("secret:shared")
     assert (shared.reveal(), shared.store) == ("from-first", "first")
-    deep = two_stores.get("secret:only-second")
+    deep = resolver.get("secret:only-second")
     assert (deep.reveal(), deep.store, deep.version) == ("deep", "second", "1")
 
 
-def test_miss_everywhere_names_every_store_tried(two_stores: Resolver) -> None:
+def test_miss_everywhere_names_every_store_tried() -> None:
+    resolver = over(MemoryStore("first"), MemoryStore("second"))
     with pytest.raises(SecretNotFound) as caught:
-        two_stores.get("secret:ghost#pw")
+        resolver.get("secret:ghost#pw")
     message = str(caught.value)
     assert "first" in message and "second" in message
     assert "secret:ghost#pw" in message
 
 
-def test_unavailable_store_fails_closed_instead_of_falling_through(
-    two_stores: Resolver, scripted: Scripted
-) -> None:
-    two_stores.put("db", "from-second", store="second")
-    scripted.down()
+def test_unavailable_store_fails_closed_instead_of_falling_through() -> None:
+    first, second = MemoryStore("first"), MemoryStore("second", {"db": "from-second"})
+    resolver = over(first, second)
+    first.down = True
     with pytest.raises(StoreUnavailable) as caught:
-        two_stores.get("secret:db")
+        resolver.get("secret:db")
     assert caught.value.store == "first"
     assert "ConnectionError" in str(caught.value)
 
 
-def test_routes_send_a_prefix_to_one_store(scripted: Scripted) -> None:
-    scripted.set({"connections/pg": "routed"})
-    resolver = make(
-        {
-            "stores": {
-                "loc": {"kind": "local"},
-                "team": {"kind": "custom", "script": scripted.script},
-            },
-            "resolver": {"chain": ["loc"]},
-            "routes": [{"prefix": "connections/", "store": "team"}],
-        }
-    )
-    resolver.put("connections/pg", "in-local", store="loc")
+def test_routes_send_a_prefix_to_one_store() -> None:
+    loc, team = MemoryStore("loc", {"connections/pg": "in-loc"}), MemoryStore("team")
+    team.set("connections/pg", "routed")
+    resolver = over(loc, team, chain=["loc"], routes={"connections/": "team"})
     assert resolver.get("secret:connections/pg").reveal() == "routed"
     assert resolver.chain_for("connections/pg") == ["team"]
     assert resolver.chain_for("variables/x") == ["loc"]
 
 
-def test_a_store_that_cannot_spell_the_name_is_skipped_with_a_reason(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_store_that_cannot_spell_the_name_is_skipped_with_a_reason() -> None:
     resolver = make({"stores": {"env": {"kind": "env"}, "loc": {"kind": "local"}}})
     resolver.put("naïve/名前", "unicode-ok", store="loc")
     assert resolver.get("secret:naïve/名前").store == "loc"
@@ -188,138 +171,6 @@ def test_explicit_store_references(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolver.get("local://prod/db?version=1#password").reveal() == "pw-1"
     with pytest.raises(SecretNotFound, match="version '9'"):
         resolver.get("loc://prod/db?version=9")
-
-
-# ------------------------------------------------------------------ cache
-
-
-def test_cache_hit_within_ttl_then_refetch_after(
-    two_stores: Resolver, scripted: Scripted, clock: Clock
-) -> None:
-    scripted.set({"k": "v1"})
-    assert two_stores.get("secret:k").reveal() == "v1"
-    calls = scripted.calls
-    scripted.set({"k": "v2"})
-    clock.now += 59
-    assert two_stores.get("secret:k").reveal() == "v1"
-    assert scripted.calls == calls, "a cache hit does not call the store"
-    clock.now += 2
-    assert two_stores.get("secret:k").reveal() == "v2"
-    assert scripted.calls == calls + 1
-
-
-def test_misses_are_remembered_for_miss_ttl_only(
-    two_stores: Resolver, scripted: Scripted, clock: Clock
-) -> None:
-    with pytest.raises(SecretNotFound):
-        two_stores.get("secret:later")
-    scripted.set({"later": "now-here"})
-    clock.now += 4
-    with pytest.raises(SecretNotFound):
-        two_stores.get("secret:later")
-    clock.now += 2
-    assert two_stores.get("secret:later").reveal() == "now-here"
-
-
-def test_cached_miss_raises_a_fresh_exception_each_time(two_stores: Resolver) -> None:
-    errors = []
-    for _ in range(3):
-        with pytest.raises(SecretNotFound) as caught:
-            two_stores.get("secret:nothing")
-        errors.append(caught.value)
-    assert errors[1] is not errors[2]
-
-
-def test_stale_if_error_serves_a_recent_value_during_an_outage(
-    two_stores: Resolver, scripted: Scripted, clock: Clock, caplog: pytest.LogCaptureFixture
-) -> None:
-    scripted.set({"k": CANARY})
-    two_stores.get("secret:k")
-    scripted.down()
-    clock.now += 61  # expired, within stale_if_error
-    assert two_stores.get("secret:k").reveal() == CANARY
-    assert "stale" in caplog.text
-    assert CANARY not in caplog.text
-    clock.now += 300  # past the stale window
-    with pytest.raises(StoreUnavailable):
-        two_stores.get("secret:k")
-
-
-def test_stale_is_not_served_for_a_name_never_resolved(
-    two_stores: Resolver, scripted: Scripted
-) -> None:
-    scripted.down()
-    with pytest.raises(StoreUnavailable):
-        two_stores.get("secret:never")
-
-
-def test_zero_ttl_disables_caching(scripted: Scripted) -> None:
-    resolver = make(
-        {
-            "resolver": {"cache_ttl": 0, "miss_ttl": 0},
-            "stores": {"s": {"kind": "custom", "script": scripted.script}},
-        }
-    )
-    scripted.set({"k": "v"})
-    resolver.get("secret:k")
-    resolver.get("secret:k")
-    assert scripted.calls == 2
-
-
-def test_cache_is_bounded(scripted: Scripted) -> None:
-    resolver = make(
-        {
-            "resolver": {"max_entries": 10},
-            "stores": {"s": {"kind": "custom", "script": scripted.script}},
-        }
-    )
-    scripted.set({f"k{i}": str(i) for i in range(50)})
-    resolver.get_many([f"secret:k{i}" for i in range(50)])
-    assert len(resolver._cache.entries) == 10
-
-
-def test_writes_invalidate_the_cache() -> None:
-    resolver = make({"stores": {"loc": {"kind": "local"}}})
-    resolver.put("k", "one")
-    assert resolver.get("secret:k").reveal() == "one"
-    resolver.put("k", "two")
-    assert resolver.get("secret:k").reveal() == "two"
-
-
-def test_concurrent_misses_of_one_name_share_one_fetch(scripted: Scripted) -> None:
-    import threading
-
-    policy = DenyTeamB()
-    resolver = make({"stores": {"s": {"kind": "custom", "script": scripted.script}}}, policy=policy)
-    scripted.set({"team-a/db": "v"})
-    (scripted.folder / "slow").touch()
-    principals = ["team-a"] * 7 + ["team-b"]
-    barrier = threading.Barrier(len(principals))
-    outcomes: dict[int, object] = {}
-
-    def read(index: int) -> None:
-        barrier.wait(timeout=5)
-        try:
-            outcomes[index] = resolver.get("secret:team-a/db", principal=principals[index]).reveal()
-        except AccessDenied as denied:
-            outcomes[index] = denied
-
-    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(principals))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    assert scripted.calls == 1, "eight concurrent misses, one store call"
-    assert [outcomes[i] for i in range(7)] == ["v"] * 7
-    assert isinstance(outcomes[7], AccessDenied), "a waiter is authorized for itself"
-
-
-def test_a_failed_shared_fetch_lets_each_waiter_see_the_error(scripted: Scripted) -> None:
-    resolver = make({"stores": {"s": {"kind": "custom", "script": scripted.script}}})
-    scripted.down()
-    with pytest.raises(StoreUnavailable):
-        resolver.get("secret:k")
-    assert resolver._inflight == {}, "nothing left waiting after a failure"
 
 
 # ------------------------------------------------------------------ batching
@@ -340,9 +191,9 @@ def test_get_many_batches_and_fetches_each_secret_once() -> None:
     assert list(results) == refs, "results keep the order asked"
 
 
-def test_get_many_keeps_failures_apart(two_stores: Resolver, scripted: Scripted) -> None:
-    scripted.set({"a": "1", "b": json.dumps({"x": 1})})
-    results = two_stores.get_many(
+def test_get_many_keeps_failures_apart() -> None:
+    resolver = over(MemoryStore("first", {"a": "1", "b": json.dumps({"x": 1})}))
+    results = resolver.get_many(
         ["secret:a", "secret:missing", "secret:b#nofield", "bad://", "secret:b#x"],
         return_exceptions=True,
     )
@@ -352,17 +203,14 @@ def test_get_many_keeps_failures_apart(two_stores: Resolver, scripted: Scripted)
     assert results["secret:b#x"].reveal() == "1"  # type: ignore[union-attr]
     assert results["bad://"].reveal() == "bad://", "an unknown scheme is a literal"  # type: ignore[union-attr]
     with pytest.raises(SecretNotFound, match="secret:missing"):
-        two_stores.get_many(["secret:a", "secret:missing"])
+        resolver.get_many(["secret:a", "secret:missing"])
 
 
-def test_stores_without_batch_api_are_fanned_out_in_parallel(scripted: Scripted) -> None:
-    resolver = make({"stores": {"s": {"kind": "custom", "script": scripted.script}}})
-    store = resolver.store("s")
-    store.capabilities = Capabilities(batch_size=None)  # type: ignore[misc]  # as remote stores
-    scripted.set({f"k{i}": str(i) for i in range(20)})
-    results = resolver.get_many([f"secret:k{i}" for i in range(20)])
+def test_stores_without_batch_api_are_fanned_out_in_parallel() -> None:
+    store = UnbatchedMemoryStore("s", {f"k{i}": str(i) for i in range(20)})
+    results = over(store).get_many([f"secret:k{i}" for i in range(20)])
     assert [s.reveal() for s in results.values()] == [str(i) for i in range(20)]  # type: ignore[union-attr]
-    assert scripted.calls == 20, "one get per name, through the pool"
+    assert len(store.calls) == 20, "one get per name, through the pool"
 
 
 # ------------------------------------------------------------------ literals, load, connections
@@ -433,7 +281,100 @@ def test_connection_fields_may_be_references(monkeypatch: pytest.MonkeyPatch) ->
     assert CANARY not in repr(conn)
 
 
-# ------------------------------------------------------------------ policy and audit seams
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def record(self, event: Any) -> None:
+        self.events.append(event)
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "position"),
+    [
+        ("password", f"secret:{CANARY} pw!", 31),  # a space: not a name
+        ("login", f"secret:{CANARY}//x", 32),  # an empty segment
+        ("extra.token", f"store://p?mode={CANARY}", 11),  # a query other than version=
+    ],
+)
+def test_a_connection_field_that_starts_like_a_reference_but_is_malformed_is_never_echoed(
+    field: str, text: str, position: int
+) -> None:
+    """A field is a reference only when it parses as one. One that starts like a
+    reference but is malformed is an error naming the connection, the field and the
+    position, never the field's text (it may be a password); nothing reaches the audit."""
+    conn = {"conn_type": "x", "password": "plain", "login": "etl", "extra": {"token": "t"}}
+    conn["extra" if field.startswith("extra.") else field] = (
+        {"token": text} if field.startswith("extra.") else text
+    )
+    recorder = Recorder()
+    resolver = over(MemoryStore("store", {"connections/c": json.dumps(conn)}), audit=recorder)
+    with pytest.raises(InvalidReference) as caught:
+        resolver.connection("secret:connections/c")
+    message = str(caught.value)
+    assert f"field {field!r}" in message and f"character {position}" in message
+    assert caught.value.ref == "secret:connections/c"
+    assert_no_leak(CANARY, caught.value)
+    assert all(CANARY not in repr(event) for event in recorder.events)
+    assert [event.ref for event in recorder.events] == ["secret:connections/c"]
+
+
+def test_a_connection_field_reference_that_fails_names_the_field_not_its_text() -> None:
+    conn = json.dumps({"conn_type": "x", "password": f"secret:{CANARY}"})
+    resolver = over(MemoryStore("store", {"connections/c": conn}))
+    with pytest.raises(SecretNotFound) as caught:
+        resolver.connection("secret:connections/c")
+    assert "field 'password'" in str(caught.value)
+    assert_no_leak(CANARY, caught.value)
+
+
+def test_a_literal_connection_field_that_merely_mentions_a_scheme_is_kept() -> None:
+    conn = json.dumps({"conn_type": "x", "password": "pw secret: and vault:// inside"})
+    resolver = over(MemoryStore("store", {"connections/c": conn}))
+    assert resolver.connection("secret:connections/c").password == "pw secret: and vault:// inside"
+
+
+# ------------------------------------------------------------------ writes
+
+
+def test_a_bare_name_reads_as_secret_colon_name_so_hash_starts_a_field() -> None:
+    store = MemoryStore("s")
+    resolver = over(store)
+    with pytest.raises(InvalidReference, match="%23") as caught:
+        resolver.put("p#q", "v")
+    assert "#field" in str(caught.value)
+    assert store.versions == {}, "nothing was written"
+    with pytest.raises(InvalidReference, match="%23"):
+        resolver.delete("p#q")
+    resolver.put("p%23q", "v")
+    assert list(store.versions) == ["p#q"]
+    assert resolver.get("secret:p%23q").reveal() == "v"
+    with pytest.raises(InvalidReference, match="empty name segment at character 3"):
+        resolver.put("a//b", "v")
+
+
+def test_a_write_to_a_uri_of_another_scheme_never_echoes_it() -> None:
+    with pytest.raises(InvalidReference, match="URI") as caught:
+        over(MemoryStore("s")).put(f"postgres://u:{CANARY}@h/db", "v")
+    assert_no_leak(CANARY, caught.value)
+
+
+def test_a_failed_write_never_carries_the_value_in_its_error() -> None:
+    """A store bug that quotes the request in its exception: the resolver reports the
+    failure with the exception's type only, and does not chain it."""
+    store = MemoryStore("loc")
+
+    def buggy_put(path: str, value: str | bytes) -> str:
+        raise RuntimeError(f"rejected request body {value!r}")
+
+    store.put = buggy_put  # type: ignore[method-assign]
+    with pytest.raises(StoreUnavailable, match="RuntimeError") as caught:
+        over(store).put("k", CANARY)
+    assert_no_leak(CANARY, caught.value)
+    assert caught.value.__context__ is None
+
+
+# ------------------------------------------------------------------ policy
 
 
 class DenyTeamB:
@@ -446,17 +387,9 @@ class DenyTeamB:
             raise AccessDenied("team-b may not read team-a secrets", ref=str(ref))
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
-
-
 def test_policy_is_asked_on_every_lookup_even_cache_hits() -> None:
     policy = DenyTeamB()
-    resolver = make({"stores": {"loc": {"kind": "local"}}}, policy=policy)
+    resolver = over(MemoryStore("loc"), policy=policy)
     resolver.put("team-a/db", "a-secret", principal="team-a")
     assert resolver.get("secret:team-a/db", principal="team-a").reveal() == "a-secret"
     with pytest.raises(AccessDenied):
@@ -464,55 +397,3 @@ def test_policy_is_asked_on_every_lookup_even_cache_hits() -> None:
     denied = resolver.get_many(["secret:team-a/db"], principal="team-b", return_exceptions=True)
     assert isinstance(denied["secret:team-a/db"], AccessDenied)
     assert [a for _, _, a in policy.asked].count("write") == 1
-
-
-def test_audit_records_who_what_where_and_never_the_value(tmp_path: Path) -> None:
-    audit_path = tmp_path / "audit.jsonl"
-    resolver = make(
-        {"stores": {"loc": {"kind": "local"}}, "audit": {"path": str(audit_path)}},
-    )
-    resolver.put("db", CANARY, principal="dag:etl")
-    resolver.get("secret:db", principal="dag:etl")
-    resolver.get("secret:db", principal="dag:etl")
-    with pytest.raises(SecretNotFound):
-        resolver.get("secret:nope", principal="dag:etl")
-    text = audit_path.read_text()
-    assert CANARY not in text
-    events = [json.loads(line) for line in text.splitlines()]
-    assert [(e["action"], e["outcome"]) for e in events] == [
-        ("write", "ok"),
-        ("read", "ok"),
-        ("read", "cached"),
-        ("read", "not_found"),
-    ]
-    assert events[1]["store"] == "loc" and events[1]["version"] == "1"
-    assert all(e["principal"] == "dag:etl" for e in events)
-    assert (audit_path.stat().st_mode & 0o777) == 0o600
-
-
-def test_audit_sink_object() -> None:
-    recorder = Recorder()
-    resolver = make({"stores": {"loc": {"kind": "local"}}}, audit=recorder)
-    resolver.put("k", "v")
-    resolver.get("secret:k")
-    assert [(e.action, e.ref, e.store) for e in recorder.events] == [
-        ("write", "k", "loc"),
-        ("read", "secret:k", "loc"),
-    ]
-
-
-def test_a_failed_write_never_carries_the_value_in_its_error() -> None:
-    """A store bug that quotes the request in its exception: the resolver reports the
-    failure with the exception's type only, and does not chain it."""
-    import traceback
-
-    resolver = make({"stores": {"loc": {"kind": "local"}}})
-    store = resolver.store("loc")
-
-    def buggy_put(path: str, value: str | bytes) -> str:
-        raise RuntimeError(f"rejected request body {value!r}")
-
-    store.put = buggy_put  # type: ignore[method-assign]
-    with pytest.raises(StoreUnavailable, match="RuntimeError") as caught:
-        resolver.put("k", CANARY)
-    assert CANARY not in "".join(traceback.format_exception(caught.value))

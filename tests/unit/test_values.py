@@ -612,10 +612,10 @@ def test_map_fields_resolves_string_fields_and_string_extra_values() -> None:
         port=5432,
         extra=json.dumps({"token": "secret:tokens/api", "n": 5, "nested": {"k": "secret:x"}}),
     )
-    seen: list[str] = []
+    seen: list[tuple[str, str]] = []
 
-    def resolve(value: str) -> str:
-        seen.append(value)
+    def resolve(field: str, value: str) -> str:
+        seen.append((field, value))
         return value.replace("secret:", "resolved:")
 
     mapped = conn.map_fields(resolve)
@@ -633,11 +633,11 @@ def test_map_fields_resolves_string_fields_and_string_extra_values() -> None:
     }
     assert sorted(seen) == sorted(
         [
-            "postgres",
-            "secret:hosts/db",
-            "etl",
-            "secret:connections/db#password",
-            "secret:tokens/api",
+            ("conn_type", "postgres"),
+            ("host", "secret:hosts/db"),
+            ("login", "etl"),
+            ("password", "secret:connections/db#password"),
+            ("extra.token", "secret:tokens/api"),
         ]
     )
     # The original is untouched.
@@ -648,7 +648,7 @@ def test_map_fields_resolves_string_fields_and_string_extra_values() -> None:
 def test_map_fields_leaves_an_extra_that_is_not_a_json_object() -> None:
     for extra in ("plain text", "[1, 2]", None, ""):
         conn = Connection(conn_type="x", extra=extra)
-        assert conn.map_fields(str.upper).extra == extra
+        assert conn.map_fields(lambda _field, text: text.upper()).extra == extra
 
 
 # ------------------------------------------------------------------ properties
