@@ -131,8 +131,9 @@ class StoreHarness:
         return format_reference(Reference(physical, store=self.name, version=version, field=field))
 
     def backstop_put(self, logical: str, value: str | bytes) -> None:
-        """Write a decoy under the same logical name in the store behind this one."""
-        self.resolver.put(logical, value, store=BACKSTOP)
+        """Write a decoy under the same logical name in the store behind this one (as a
+        reference: a bare name would read '#', '?' and '%' as syntax)."""
+        self.resolver.put(str(Reference(logical)), value, store=BACKSTOP)
 
     def need(self, capability: str, present: bool = True) -> None:
         """Skip unless the store has (or, with ``present=False``, lacks) ``capability``."""
