@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Literal, Protocol, overload
 
 from .audit import AuditEvent, AuditSink, AuditTrail, audit_from_config
 from .cache import Backoff, Cache, Clock, Entry, Flights, Outcome, Random, default_random
@@ -271,13 +271,31 @@ class Resolver:
         assert entry.miss is not None
         raise copy_error(entry.miss)
 
+    @overload
+    def get_many(
+        self,
+        refs: Iterable[str | Reference],
+        *,
+        principal: str | None = None,
+        return_exceptions: Literal[False] = False,
+    ) -> dict[str, Secret]: ...
+
+    @overload
+    def get_many(
+        self,
+        refs: Iterable[str | Reference],
+        *,
+        principal: str | None = None,
+        return_exceptions: bool,
+    ) -> dict[str, Secret | SecretBridgeError]: ...
+
     def get_many(
         self,
         refs: Iterable[str | Reference],
         *,
         principal: str | None = None,
         return_exceptions: bool = False,
-    ) -> dict[str, Secret | SecretBridgeError]:
+    ) -> dict[str, Secret] | dict[str, Secret | SecretBridgeError]:
         """Resolve many references in as few store calls as the stores allow.
 
         Returns a dict keyed by each reference string. The first failure (in the order
