@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from leaks import CANARY, assert_clean
+from resolvers import Resolvers
 
 from dev_env.gcp_sm import SecretManagerStandIn, crc32c
 from dev_env.service import free_port
@@ -45,22 +46,14 @@ def project() -> str:
 
 
 @pytest.fixture
-def make(gcp_server: SecretManagerStandIn, project: str) -> Iterator[Any]:
-    resolvers: list[Resolver] = []
-
+def make(gcp_server: SecretManagerStandIn, project: str, resolvers: Resolvers) -> Iterator[Any]:
     def build(**extra: Any) -> SecretManagerStore:
         settings = extra.pop("settings", None) or settings_for(gcp_server, project, **extra)
-        resolver = Resolver(parse_config({"stores": {"gcp": settings}}))
-        resolvers.append(resolver)
-        store = resolver.store("gcp")
-        assert isinstance(store, SecretManagerStore)
-        return store
+        return resolvers.store(SecretManagerStore, "gcp", settings)
 
     yield build
     gcp_server.faults.clear()
     gcp_server.denied.clear()
-    for resolver in resolvers:
-        resolver.close()
 
 
 def seed(server: SecretManagerStandIn, project: str, secret: str, data: bytes) -> str:

@@ -729,24 +729,19 @@ def test_dead_endpoint_fails_fast(root_env: str, tmp_path: Path) -> None:
         store.health()
 
 
-def test_silent_endpoint_times_out(root_env: str, tmp_path: Path) -> None:
-    # Accepts connections (the kernel's backlog) but never answers.
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)
-        port = silent.getsockname()[1]
-        store = store_for(
-            tmp_path,
-            url=f"http://127.0.0.1:{port}",
-            token=root_env,
-            timeout=0.3,
-            max_attempts=2,
-            backoff=0.05,
-        )
-        started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match=r"timed out|Timeout"):
-            store.get("secret/x")
-        elapsed = time.monotonic() - started
+def test_silent_endpoint_times_out(root_env: str, tmp_path: Path, silent_port: int) -> None:
+    store = store_for(
+        tmp_path,
+        url=f"http://127.0.0.1:{silent_port}",
+        token=root_env,
+        timeout=0.3,
+        max_attempts=2,
+        backoff=0.05,
+    )
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"timed out|Timeout"):
+        store.get("secret/x")
+    elapsed = time.monotonic() - started
     assert 0.5 <= elapsed < 2.5, elapsed  # two attempts of 0.3 s, not the 10 s default
 
 
