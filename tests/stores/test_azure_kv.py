@@ -99,6 +99,14 @@ def seed(azure_kv: KeyVaultStandIn) -> Iterator[Any]:
     client.close()
 
 
+@pytest.fixture
+def name(seed: Any) -> str:
+    """A new secret in the stand-in, holding the canary."""
+    name = unique()
+    seed.set_secret(name, CANARY)
+    return name
+
+
 # ------------------------------------------------------------------ authentication
 
 
@@ -142,10 +150,8 @@ def test_the_first_call_meets_the_challenge_then_sends_the_token(
 
 
 def test_default_azure_credential_uses_the_managed_identity_variables(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     before = azure_kv.identity.count("GET", "/msi/token")
     store = make(credential="default")
     assert store.get(name).value == CANARY
@@ -154,10 +160,8 @@ def test_default_azure_credential_uses_the_managed_identity_variables(
 
 
 def test_a_user_assigned_identity_by_client_id(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     azure_kv.client_ids.add("0b1c2d3e-user-assigned")
     assert make(client_id="0b1c2d3e-user-assigned").get(name).value == CANARY
     with pytest.raises(AccessDenied, match="authentication failed") as info:
@@ -165,9 +169,7 @@ def test_a_user_assigned_identity_by_client_id(
     assert_clean(info.value)
 
 
-def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, seed: Any) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
+def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, name: str) -> None:
     store = make()
     assert store.get(name).value == CANARY
     azure_kv.revoke_tokens()
@@ -178,9 +180,7 @@ def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, seed:
     assert_clean(info.value)
 
 
-def test_forbidden_is_access_denied(azure_kv: KeyVaultStandIn, make: Make, seed: Any) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
+def test_forbidden_is_access_denied(azure_kv: KeyVaultStandIn, make: Make, name: str) -> None:
     azure_kv.denied.add(name)
     store = make()
     with pytest.raises(AccessDenied, match=r"403 Forbidden ForbiddenByRbac") as info:
@@ -226,10 +226,8 @@ def make_sp(
 
 
 def test_client_secret_logs_in_once_and_reuses_the_token(
-    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make_sp: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     msi_before = azure_kv.identity.count()
     openid_before = azure_kv.count("GET", OPENID_PATH)
     token_before = azure_kv.count("POST", TOKEN_PATH)
@@ -284,10 +282,8 @@ def test_a_wrong_client_secret_is_access_denied_without_the_secret(
 
 
 def test_the_client_secret_read_from_a_file(
-    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any, tmp_path: Any
+    azure_kv: KeyVaultStandIn, make_sp: Make, name: str, tmp_path: Any
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     secret_file = tmp_path / "client-secret"
     secret_file.write_text(azure_kv.client_secret + "\n")  # as `echo` or a k8s secret writes it
     assert make_sp(client_secret=f"file:{secret_file}").get(name).value == CANARY
@@ -298,10 +294,8 @@ def test_the_client_secret_read_from_a_file(
 
 
 def test_the_authority_decides_where_the_login_goes(
-    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make_sp: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     # A bare host is an https authority (azure-identity adds the scheme).
     before = azure_kv.count("POST", TOKEN_PATH)
     assert make_sp(authority=azure_kv.url.removeprefix("https://")).get(name).value == CANARY
@@ -320,10 +314,8 @@ def test_the_authority_decides_where_the_login_goes(
 
 
 def test_the_token_service_is_retried_like_the_vault(
-    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make_sp: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     azure_kv.faults.inject("status", status=503, count=1, path=TOKEN_PATH)
     before = azure_kv.count("POST", TOKEN_PATH)
     assert make_sp(max_attempts=2).get(name).value == CANARY
@@ -499,10 +491,8 @@ def _warm(store: KeyVaultStore) -> None:
 
 
 def test_throttling_is_retried_honouring_a_capped_retry_after(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     store = make(max_attempts=3, backoff_max=0.3)
     _warm(store)
     azure_kv.faults.inject("status", status=429, retry_after=30, count=2, path=name)
@@ -513,10 +503,8 @@ def test_throttling_is_retried_honouring_a_capped_retry_after(
 
 
 def test_throttling_that_does_not_stop_is_store_unavailable(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     store = make(max_attempts=3)
     _warm(store)
     azure_kv.faults.inject("status", status=429, retry_after=0.05, count=10, path=name)
@@ -529,10 +517,8 @@ def test_throttling_that_does_not_stop_is_store_unavailable(
 
 
 def test_server_errors_are_retried_then_reported(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     store = make(max_attempts=2)
     _warm(store)
     azure_kv.faults.inject("status", status=503, count=1, path=name)
