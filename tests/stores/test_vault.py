@@ -81,7 +81,18 @@ def logins_of(root: Any, display_name: str) -> int:
     return count
 
 
-class TokenReviewStandIn(StandIn):
+class BareStandIn(StandIn):
+    """A stand-in these tests start themselves: it serves its URL and no store configs
+    (dev_env's services list both for endpoints.json)."""
+
+    def endpoints(self) -> dict[str, Any]:
+        return {"url": self.url}
+
+    def store_configs(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+
+class TokenReviewStandIn(BareStandIn):
     """The one Kubernetes API call Vault's kubernetes auth makes: ``POST
     /apis/authentication.k8s.io/v1/tokenreviews``. A token listed in ``accounts`` is
     authenticated as that ``(namespace, service account)``; any other is not."""
@@ -94,12 +105,6 @@ class TokenReviewStandIn(StandIn):
         self.accounts: dict[str, tuple[str, str]] = {}
         self.reviewer_tokens: list[str] = []
         self.route("POST", "/apis/authentication.k8s.io/v1/tokenreviews", self.review)
-
-    def endpoints(self) -> dict[str, Any]:
-        return {"url": self.url}
-
-    def store_configs(self) -> dict[str, dict[str, Any]]:
-        return {}
 
     def review(self, request: Request) -> Response:
         self.reviewer_tokens.append(request.headers.get("authorization", ""))
@@ -745,7 +750,7 @@ def test_silent_endpoint_times_out(root_env: str, tmp_path: Path, silent_port: i
     assert 0.5 <= elapsed < 2.5, elapsed  # two attempts of 0.3 s, not the 10 s default
 
 
-class FlakyVault(StandIn):
+class FlakyVault(BareStandIn):
     """Enough of Vault's KV v2 read API to check the client's retries."""
 
     name = "flaky-vault"
@@ -754,12 +759,6 @@ class FlakyVault(StandIn):
         super().__init__(workdir)
         self.route("GET", "/v1/sys/internal/ui/mounts/secret", self.mount)
         self.route("GET", "/v1/secret/data/(?P<path>.+)", self.read)
-
-    def endpoints(self) -> dict[str, Any]:
-        return {"url": self.url}
-
-    def store_configs(self) -> dict[str, dict[str, Any]]:
-        return {}
 
     def mount(self, request: Request) -> Response:
         return Response(200, {"data": {"type": "kv", "options": {"version": "2"}}})
@@ -808,16 +807,10 @@ def test_a_long_retry_after_is_capped(flaky: FlakyVault, root_env: str, tmp_path
     assert time.monotonic() - started < 15
 
 
-class NotVault(StandIn):
+class NotVault(BareStandIn):
     """A web server that is not Vault (a proxy, a wrong URL prefix): 404 for everything."""
 
     name = "not-vault"
-
-    def endpoints(self) -> dict[str, Any]:
-        return {"url": self.url}
-
-    def store_configs(self) -> dict[str, dict[str, Any]]:
-        return {}
 
     def not_found(self, request: Request, method_mismatch: bool) -> Response:
         return Response(404, b"404 page not found\n", {"Content-Type": "text/plain"})
