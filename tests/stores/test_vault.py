@@ -479,19 +479,34 @@ def test_userpass_logs_in_once_per_store(
         wrong.health()
 
 
-def test_approle(
-    vault: Setup, app: str, store_for: StoreFor, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def approle(vault: Setup, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A new AppRole's credentials in ``$SB_ROLE_ID`` and ``$SB_SECRET_ID``; returns the
+    store settings that log in with them."""
     _, role_id, secret_id = vault.approle()
-    vault.write(f"{app}/k", {"value": "approle-ok"})
     monkeypatch.setenv("SB_ROLE_ID", role_id)
     monkeypatch.setenv("SB_SECRET_ID", secret_id)
-    settings = {"url": vault.server.url, "auth": "approle", "role_id": "env:SB_ROLE_ID"}
-    store = store_for(**settings, secret_id="env:SB_SECRET_ID")
+    return {
+        "url": vault.server.url,
+        "auth": "approle",
+        "role_id": "env:SB_ROLE_ID",
+        "secret_id": "env:SB_SECRET_ID",
+    }
+
+
+def test_approle(
+    vault: Setup,
+    app: str,
+    store_for: StoreFor,
+    approle: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vault.write(f"{app}/k", {"value": "approle-ok"})
+    store = store_for(**approle)
     assert store.get(f"secret/{app}/k").value == "approle-ok"
     monkeypatch.setenv("SB_SECRET_ID", str(uuid.uuid4()))
     with pytest.raises(AccessDenied, match="'approle' at auth/approle"):
-        store_for(**settings, secret_id="env:SB_SECRET_ID").get(f"secret/{app}/k")
+        store_for(**approle).get(f"secret/{app}/k")
 
 
 @pytest.mark.parametrize("method", ["jwt", "oidc"])
@@ -605,18 +620,10 @@ def test_expired_login_token_is_replaced(
 
 
 def test_revoked_token_triggers_one_new_login(
-    vault: Setup, app: str, store_for: StoreFor, monkeypatch: pytest.MonkeyPatch
+    vault: Setup, app: str, store_for: StoreFor, approle: dict[str, Any]
 ) -> None:
-    _, role_id, secret_id = vault.approle()
     vault.write(f"{app}/k", {"value": "v"})
-    monkeypatch.setenv("SB_ROLE_ID", role_id)
-    monkeypatch.setenv("SB_SECRET_ID", secret_id)
-    store = store_for(
-        url=vault.server.url,
-        auth="approle",
-        role_id="env:SB_ROLE_ID",
-        secret_id="env:SB_SECRET_ID",
-    )
+    store = store_for(**approle)
     assert store.get(f"secret/{app}/k").value == "v"
     vault.root.adapter.put("/v1/sys/leases/revoke-prefix/auth/approle/login", json={})
     with ThreadPoolExecutor(6) as pool:  # every thread meets the 403; one logs in
