@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from resolvers import Resolvers
 
 from dev_env.aws import MotoServer
 from dev_env.faultproxy import FaultProxy
 from secretbridge import Resolver
-from secretbridge.config import parse_config
 
 
 @pytest.fixture(scope="session")
@@ -30,26 +30,21 @@ def aws_proxy(moto_server: MotoServer, tmp_path: Path) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def aws_resolver(
-    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Resolver]]:
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, resolvers: Resolvers
+) -> Callable[..., Resolver]:
     """``aws_resolver(kind, **options)``: a Resolver whose only store, named ``aws``, is
-    of ``kind`` and points at moto (options override the defaults); cache off."""
-    made: list[Resolver] = []
+    of ``kind`` and points at moto (options override the defaults; ``None`` drops one);
+    cache off."""
     for variable, value in moto_server.environment().items():
         monkeypatch.setenv(variable, value)
 
     def make(kind: str, **options: Any) -> Resolver:
-        settings = {**moto_server.store_settings(kind), **options}
-        document = {
-            "resolver": {"chain": ["aws"], "cache_ttl": 0, "miss_ttl": 0, "stale_if_error": 0},
-            "stores": {"aws": {k: v for k, v in settings.items() if v is not None}},
-        }
-        resolver = Resolver(parse_config(document))
-        made.append(resolver)
-        return resolver
+        return resolvers.resolver(
+            {"aws": {**moto_server.store_settings(kind), **options}},
+            chain=["aws"],
+            cache_ttl=0,
+            miss_ttl=0,
+            stale_if_error=0,
+        )
 
-    try:
-        yield make
-    finally:
-        for resolver in made:
-            resolver.close()
+    return make

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
-from boto_calls import Calls
+from aws_kit import Calls, MakeResolver, ref, store_in
 from leaks import CANARY, assert_clean
 
 from dev_env.aws import MotoServer
@@ -26,17 +25,12 @@ from dev_env.faultproxy import FaultProxy
 from secretbridge import (
     ConfigError,
     InvalidReference,
-    Reference,
-    Resolver,
     SecretNotFound,
     StoreUnavailable,
-    format_reference,
 )
 from secretbridge.config import parse_config
 from secretbridge.stores.aws_sm import SecretsManagerStore
 from secretbridge.stores.base import StoredValue
-
-MakeResolver = Callable[..., Resolver]
 
 
 @pytest.fixture
@@ -57,14 +51,7 @@ def seed(sm: Any, name: str, value: str | bytes) -> str:
         return str(sm.create_secret(Name=name, **body)["VersionId"])
 
 
-def store_of(resolver: Resolver) -> SecretsManagerStore:
-    store = resolver.store("aws")
-    assert isinstance(store, SecretsManagerStore)
-    return store
-
-
-def ref(physical: str, version: str | None = None, field: str | None = None) -> str:
-    return format_reference(Reference(physical, store="aws", version=version, field=field))
+store_of = partial(store_in, SecretsManagerStore)
 
 
 # ------------------------------------------------------------------ batching
@@ -310,22 +297,12 @@ def test_batch_refused_by_iam_falls_back_to_one_read_per_secret(
     assert aws_proxy.count(path_contains="BatchGetSecretValue") == 1
 
 
-@pytest.fixture
-def dead_endpoint() -> Iterator[str]:
-    """A socket that accepts connections (the kernel does) but never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @pytest.mark.parametrize("attempts", [1, 2])
 def test_a_dead_endpoint_fails_within_the_timeout(
-    aws_resolver: MakeResolver, dead_endpoint: str, attempts: int
+    aws_resolver: MakeResolver, silent_port: int, attempts: int
 ) -> None:
-    store = store_of(
-        aws_resolver("aws-sm", endpoint_url=dead_endpoint, timeout=0.5, max_attempts=attempts)
-    )
+    url = f"http://127.0.0.1:{silent_port}"
+    store = store_of(aws_resolver("aws-sm", endpoint_url=url, timeout=0.5, max_attempts=attempts))
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match=r"timed out.*ReadTimeoutError") as info:
         store.get("anything")

@@ -5,15 +5,14 @@ moto (``moto_server``); faults come from a reverse proxy in front of it."""
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
-from boto_calls import Calls
+from aws_kit import Calls, MakeResolver, ref, store_in
 from leaks import CANARY
 
 from dev_env.aws import MotoServer
@@ -21,15 +20,10 @@ from dev_env.faultproxy import FaultProxy
 from secretbridge import (
     InvalidReference,
     InvalidSecretValue,
-    Reference,
-    Resolver,
     SecretNotFound,
     StoreUnavailable,
-    format_reference,
 )
 from secretbridge.stores.aws_ssm import ParameterStore
-
-MakeResolver = Callable[..., Resolver]
 
 
 @pytest.fixture
@@ -46,14 +40,7 @@ def seed(ssm: Any, name: str, value: str, kind: str = "SecureString") -> str:
     return str(ssm.put_parameter(Name=name, Value=value, Type=kind, Overwrite=True)["Version"])
 
 
-def store_of(resolver: Resolver) -> ParameterStore:
-    store = resolver.store("aws")
-    assert isinstance(store, ParameterStore)
-    return store
-
-
-def ref(physical: str, version: str | None = None, field: str | None = None) -> str:
-    return format_reference(Reference(physical, store="aws", version=version, field=field))
+store_of = partial(store_in, ParameterStore)
 
 
 def test_50_parameters_resolve_in_5_calls(aws_resolver: MakeResolver, ssm: Any, ns: str) -> None:
@@ -181,13 +168,12 @@ def test_throttling_is_retried_then_fails_clearly(
     assert "throttl" in str(out) and "3 attempt" in str(out) and out.ref == f"{ns}/t"
 
 
-def test_a_dead_endpoint_fails_within_the_timeout(aws_resolver: MakeResolver) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        store = store_of(aws_resolver("aws-ssm", endpoint_url=url, timeout=0.4, max_attempts=1))
-        started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match=r"timed out.*ReadTimeoutError"):
-            store.get("/anything")
-        assert time.monotonic() - started < 0.4 + 1.0
+def test_a_dead_endpoint_fails_within_the_timeout(
+    aws_resolver: MakeResolver, silent_port: int
+) -> None:
+    url = f"http://127.0.0.1:{silent_port}"
+    store = store_of(aws_resolver("aws-ssm", endpoint_url=url, timeout=0.4, max_attempts=1))
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"timed out.*ReadTimeoutError"):
+        store.get("/anything")
+    assert time.monotonic() - started < 0.4 + 1.0

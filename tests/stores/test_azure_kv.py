@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from leaks import CANARY, assert_clean
+from resolvers import Resolvers
 
 from dev_env.azure_kv import KeyVaultStandIn
 from dev_env.service import free_port
@@ -68,36 +67,29 @@ def no_ambient_azure(
     assert CANARY not in caplog.text, "a secret value reached the logs"
 
 
-def _maker(resolvers: list[Resolver], server_url: str, ca_file: str) -> Make:
-    def make(**overrides: Any) -> KeyVaultStore:
-        settings: dict[str, Any] = {
-            "kind": "azure-kv",
-            "vault_url": server_url,
-            "credential": "managed_identity",
-            "ca_file": ca_file,
-            "verify_challenge_resource": False,
-            "timeout": 5.0,
-            "connect_timeout": 2.0,
-            "backoff": 0.05,
-            "backoff_max": 0.2,
-        }
-        settings.update(overrides)
-        settings = {k: v for k, v in settings.items() if v is not None}
-        resolver = Resolver(parse_config({"stores": {STORE: settings}}))
-        resolvers.append(resolver)
-        store = resolver.store(STORE)
-        assert isinstance(store, KeyVaultStore)
-        return store
-
-    return make
+def kv_settings(server: KeyVaultStandIn, **overrides: Any) -> dict[str, Any]:
+    """An ``azure-kv`` store of the stand-in ``server``: its managed identity, its CA, short
+    timeouts; ``overrides`` win (``None`` drops a setting)."""
+    return {
+        "kind": "azure-kv",
+        "vault_url": server.url,
+        "credential": "managed_identity",
+        "ca_file": server.ca_file,
+        "verify_challenge_resource": False,
+        "timeout": 5.0,
+        "connect_timeout": 2.0,
+        "backoff": 0.05,
+        "backoff_max": 0.2,
+        **overrides,
+    }
 
 
 @pytest.fixture
-def make(azure_kv: KeyVaultStandIn) -> Iterator[Make]:
-    resolvers: list[Resolver] = []
-    yield _maker(resolvers, azure_kv.url, azure_kv.ca_file)
-    for resolver in resolvers:
-        resolver.close()
+def make(azure_kv: KeyVaultStandIn, resolvers: Resolvers) -> Make:
+    def build(**overrides: Any) -> KeyVaultStore:
+        return resolvers.store(KeyVaultStore, STORE, kv_settings(azure_kv, **overrides))
+
+    return build
 
 
 @pytest.fixture
@@ -107,11 +99,19 @@ def seed(azure_kv: KeyVaultStandIn) -> Iterator[Any]:
     client.close()
 
 
+@pytest.fixture
+def name(seed: Any) -> str:
+    """A new secret in the stand-in, holding the canary."""
+    name = unique()
+    seed.set_secret(name, CANARY)
+    return name
+
+
 # ------------------------------------------------------------------ authentication
 
 
 def test_the_bearer_challenge_happens_once_and_the_token_is_reused(
-    fresh_azure_kv: KeyVaultStandIn,
+    fresh_azure_kv: KeyVaultStandIn, resolvers: Resolvers
 ) -> None:
     server = fresh_azure_kv
     seeder = server.client()
@@ -120,50 +120,38 @@ def test_the_bearer_challenge_happens_once_and_the_token_is_reused(
     server.log.clear()
     assert server.identity.count() == 0
 
-    resolvers: list[Resolver] = []
-    store = _maker(resolvers, server.url, server.ca_file)()
-    try:
+    store = resolvers.store(KeyVaultStore, STORE, kv_settings(server))
+    assert store.get("challenged").value == f"v-{CANARY}"
+    # The SDK met this vault's challenge through the seeding client (the challenge
+    # cache is per process), so this store asks for a token straight away...
+    assert server.identity.count("GET", "/msi/token") == 1
+    for _ in range(5):
         assert store.get("challenged").value == f"v-{CANARY}"
-        # The SDK met this vault's challenge through the seeding client (the challenge
-        # cache is per process), so this store asks for a token straight away...
-        assert server.identity.count("GET", "/msi/token") == 1
-        for _ in range(5):
-            assert store.get("challenged").value == f"v-{CANARY}"
-        # ...and keeps it: one token for six calls, each answered 200.
-        assert server.identity.count("GET", "/msi/token") == 1
-        assert [status for _, _, status in server.log] == [200] * 6
-    finally:
-        for resolver in resolvers:
-            resolver.close()
+    # ...and keeps it: one token for six calls, each answered 200.
+    assert server.identity.count("GET", "/msi/token") == 1
+    assert [status for _, _, status in server.log] == [200] * 6
 
 
 def test_the_first_call_meets_the_challenge_then_sends_the_token(
-    fresh_azure_kv: KeyVaultStandIn,
+    fresh_azure_kv: KeyVaultStandIn, resolvers: Resolvers
 ) -> None:
     server = fresh_azure_kv  # a new port: no client in this process has met its challenge
-    resolvers: list[Resolver] = []
-    try:
-        store = _maker(resolvers, server.url, server.ca_file)()
-        version = store.put("written", CANARY)
-        # The SDK sends the PUT without its body first, gets the challenge, fetches a
-        # token from the managed identity and sends the PUT again, whole.
-        assert server.log == [("PUT", "/secrets/written", 401), ("PUT", "/secrets/written", 200)]
-        assert server.identity.count("GET", "/msi/token") == 1
-        assert store.get("written") == type(store.get("written"))(CANARY, version)
-        with pytest.raises(SecretNotFound):
-            store.get("nothing-here")
-        assert [status for _, _, status in server.log[2:]] == [200, 200, 404]
-        assert server.identity.count("GET", "/msi/token") == 1
-    finally:
-        for resolver in resolvers:
-            resolver.close()
+    store = resolvers.store(KeyVaultStore, STORE, kv_settings(server))
+    version = store.put("written", CANARY)
+    # The SDK sends the PUT without its body first, gets the challenge, fetches a
+    # token from the managed identity and sends the PUT again, whole.
+    assert server.log == [("PUT", "/secrets/written", 401), ("PUT", "/secrets/written", 200)]
+    assert server.identity.count("GET", "/msi/token") == 1
+    assert store.get("written") == type(store.get("written"))(CANARY, version)
+    with pytest.raises(SecretNotFound):
+        store.get("nothing-here")
+    assert [status for _, _, status in server.log[2:]] == [200, 200, 404]
+    assert server.identity.count("GET", "/msi/token") == 1
 
 
 def test_default_azure_credential_uses_the_managed_identity_variables(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     before = azure_kv.identity.count("GET", "/msi/token")
     store = make(credential="default")
     assert store.get(name).value == CANARY
@@ -172,10 +160,8 @@ def test_default_azure_credential_uses_the_managed_identity_variables(
 
 
 def test_a_user_assigned_identity_by_client_id(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     azure_kv.client_ids.add("0b1c2d3e-user-assigned")
     assert make(client_id="0b1c2d3e-user-assigned").get(name).value == CANARY
     with pytest.raises(AccessDenied, match="authentication failed") as info:
@@ -183,9 +169,7 @@ def test_a_user_assigned_identity_by_client_id(
     assert_clean(info.value)
 
 
-def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, seed: Any) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
+def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, name: str) -> None:
     store = make()
     assert store.get(name).value == CANARY
     azure_kv.revoke_tokens()
@@ -196,9 +180,7 @@ def test_a_revoked_token_is_refused(azure_kv: KeyVaultStandIn, make: Make, seed:
     assert_clean(info.value)
 
 
-def test_forbidden_is_access_denied(azure_kv: KeyVaultStandIn, make: Make, seed: Any) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
+def test_forbidden_is_access_denied(azure_kv: KeyVaultStandIn, make: Make, name: str) -> None:
     azure_kv.denied.add(name)
     store = make()
     with pytest.raises(AccessDenied, match=r"403 Forbidden ForbiddenByRbac") as info:
@@ -244,10 +226,8 @@ def make_sp(
 
 
 def test_client_secret_logs_in_once_and_reuses_the_token(
-    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make_sp: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     msi_before = azure_kv.identity.count()
     openid_before = azure_kv.count("GET", OPENID_PATH)
     token_before = azure_kv.count("POST", TOKEN_PATH)
@@ -302,10 +282,8 @@ def test_a_wrong_client_secret_is_access_denied_without_the_secret(
 
 
 def test_the_client_secret_read_from_a_file(
-    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any, tmp_path: Any
+    azure_kv: KeyVaultStandIn, make_sp: Make, name: str, tmp_path: Any
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     secret_file = tmp_path / "client-secret"
     secret_file.write_text(azure_kv.client_secret + "\n")  # as `echo` or a k8s secret writes it
     assert make_sp(client_secret=f"file:{secret_file}").get(name).value == CANARY
@@ -316,10 +294,8 @@ def test_the_client_secret_read_from_a_file(
 
 
 def test_the_authority_decides_where_the_login_goes(
-    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make_sp: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     # A bare host is an https authority (azure-identity adds the scheme).
     before = azure_kv.count("POST", TOKEN_PATH)
     assert make_sp(authority=azure_kv.url.removeprefix("https://")).get(name).value == CANARY
@@ -338,10 +314,8 @@ def test_the_authority_decides_where_the_login_goes(
 
 
 def test_the_token_service_is_retried_like_the_vault(
-    azure_kv: KeyVaultStandIn, make_sp: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make_sp: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     azure_kv.faults.inject("status", status=503, count=1, path=TOKEN_PATH)
     before = azure_kv.count("POST", TOKEN_PATH)
     assert make_sp(max_attempts=2).get(name).value == CANARY
@@ -517,10 +491,8 @@ def _warm(store: KeyVaultStore) -> None:
 
 
 def test_throttling_is_retried_honouring_a_capped_retry_after(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     store = make(max_attempts=3, backoff_max=0.3)
     _warm(store)
     azure_kv.faults.inject("status", status=429, retry_after=30, count=2, path=name)
@@ -531,10 +503,8 @@ def test_throttling_is_retried_honouring_a_capped_retry_after(
 
 
 def test_throttling_that_does_not_stop_is_store_unavailable(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     store = make(max_attempts=3)
     _warm(store)
     azure_kv.faults.inject("status", status=429, retry_after=0.05, count=10, path=name)
@@ -547,10 +517,8 @@ def test_throttling_that_does_not_stop_is_store_unavailable(
 
 
 def test_server_errors_are_retried_then_reported(
-    azure_kv: KeyVaultStandIn, make: Make, seed: Any
+    azure_kv: KeyVaultStandIn, make: Make, name: str
 ) -> None:
-    name = unique()
-    seed.set_secret(name, CANARY)
     store = make(max_attempts=2)
     _warm(store)
     azure_kv.faults.inject("status", status=503, count=1, path=name)
@@ -575,26 +543,19 @@ def test_nothing_listening_fails_fast(make: Make) -> None:
         store.health()
 
 
-def test_a_silent_endpoint_fails_within_the_timeouts(make: Make) -> None:
-    # Accepts TCP connections and never says a word (no TLS handshake, no response).
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(16)
-    port = silent.getsockname()[1]
-    stop = threading.Event()
-    try:
-        store = make(
-            vault_url=f"https://127.0.0.1:{port}", timeout=0.5, connect_timeout=0.5, max_attempts=2
-        )
-        started = time.monotonic()
-        with pytest.raises(StoreUnavailable) as info:
-            store.get("anything")
-        elapsed = time.monotonic() - started
-        assert elapsed < 4, elapsed
-        assert "Timeout" in str(info.value) or "timed out" in str(info.value)
-    finally:
-        stop.set()
-        silent.close()
+def test_a_silent_endpoint_fails_within_the_timeouts(make: Make, silent_port: int) -> None:
+    store = make(
+        vault_url=f"https://127.0.0.1:{silent_port}",
+        timeout=0.5,
+        connect_timeout=0.5,
+        max_attempts=2,
+    )
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as info:
+        store.get("anything")
+    elapsed = time.monotonic() - started
+    assert elapsed < 4, elapsed
+    assert "Timeout" in str(info.value) or "timed out" in str(info.value)
 
 
 # ------------------------------------------------------------------ configuration

@@ -7,10 +7,12 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from leaks import CANARY, assert_clean
+from resolvers import Resolvers
 
 from dev_env.gcp_sm import SecretManagerStandIn, crc32c
 from dev_env.service import free_port
@@ -27,12 +29,14 @@ from secretbridge.errors import StoreUnavailable
 from secretbridge.stores.gcp_sm import SecretManagerStore
 
 
-def settings_for(server: SecretManagerStandIn, project: str, **extra: Any) -> dict[str, Any]:
+def settings_for(
+    server: SecretManagerStandIn, project: str, transport: str = "rest", **extra: Any
+) -> dict[str, Any]:
     return {
         "kind": "gcp-sm",
         "project": project,
-        "api_endpoint": server.url,
-        "transport": "rest",
+        "api_endpoint": server.grpc_endpoint if transport == "grpc" else server.url,
+        "transport": transport,
         "anonymous": True,
         "timeout": 2.0,
         **extra,
@@ -45,22 +49,15 @@ def project() -> str:
 
 
 @pytest.fixture
-def make(gcp_server: SecretManagerStandIn, project: str) -> Iterator[Any]:
-    resolvers: list[Resolver] = []
-
+def make(gcp_server: SecretManagerStandIn, project: str, resolvers: Resolvers) -> Iterator[Any]:
     def build(**extra: Any) -> SecretManagerStore:
-        settings = extra.pop("settings", None) or settings_for(gcp_server, project, **extra)
-        resolver = Resolver(parse_config({"stores": {"gcp": settings}}))
-        resolvers.append(resolver)
-        store = resolver.store("gcp")
-        assert isinstance(store, SecretManagerStore)
-        return store
+        return resolvers.store(
+            SecretManagerStore, "gcp", settings_for(gcp_server, project, **extra)
+        )
 
     yield build
     gcp_server.faults.clear()
     gcp_server.denied.clear()
-    for resolver in resolvers:
-        resolver.close()
 
 
 def seed(server: SecretManagerStandIn, project: str, secret: str, data: bytes) -> str:
@@ -159,70 +156,132 @@ def test_put_creates_then_adds_versions_and_delete(make: Any, gcp_server: Any) -
         store.check_size("huge", "x" * (64 * 1024 + 1))
 
 
-# ------------------------------------------------------------------ failures
+# ----------------------------------------------------- failures and logs, on either transport
 
 
-def test_retries_503_and_429_then_succeeds(make: Any, gcp_server: Any, project: str) -> None:
-    store = make(max_attempts=4)
+@dataclass(frozen=True)
+class Face:
+    """One transport of the client (REST, or gRPC, the default), and how its errors read
+    where the two differ."""
+
+    transport: str
+    scheme: str  # of an api_endpoint
+    unreachable: str  # nothing listens at the endpoint
+    timeout: str  # no answer within the timeout
+    refused: str  # 403
+    throttled: str  # 429 after the last attempt
+
+
+FACES = [
+    Face(
+        transport="rest",
+        scheme="http://",
+        unreachable="ConnectionError",
+        timeout="Timeout",
+        refused="refused access",
+        throttled="TooManyRequests",
+    ),
+    Face(
+        transport="grpc",
+        scheme="",
+        unreachable="ServiceUnavailable: failed to connect",
+        timeout="DeadlineExceeded",
+        refused="PermissionDenied",
+        throttled="ResourceExhausted",
+    ),
+]
+
+
+@pytest.fixture(params=FACES, ids=[face.transport for face in FACES])
+def face(request: pytest.FixtureRequest) -> Face:
+    face: Face = request.param
+    return face
+
+
+def test_retries_unavailable_and_throttling_then_succeeds(
+    make: Any, gcp_server: Any, project: str, face: Face
+) -> None:
+    store = make(transport=face.transport, max_attempts=5)
     seed(gcp_server, project, "flaky", b"ok")
-    gcp_server.faults.inject("status", status=503, count=2, path=f"{project}/secrets/flaky")
-    gcp_server.faults.inject("status", status=429, count=1, path=f"{project}/secrets/flaky")
-    before = gcp_server.count("GET", f"{project}/secrets/flaky")
+    path = f"{project}/secrets/flaky"
+    gcp_server.faults.inject("status", status=503, count=2, path=path)
+    gcp_server.faults.inject("status", status=429, count=1, path=path)
+    gcp_server.faults.inject("drop", count=1, path=path)  # the connection aborts
+    before = gcp_server.count("GET", path)
     assert store.get("flaky").value == "ok"
-    assert gcp_server.count("GET", f"{project}/secrets/flaky") - before == 4
+    assert gcp_server.count("GET", path) - before == 5
 
 
-def test_retries_exhausted_is_store_unavailable(make: Any, gcp_server: Any, project: str) -> None:
-    store = make(max_attempts=3)
-    seed(gcp_server, project, "down", CANARY.encode())
-    gcp_server.faults.inject("status", status=503, count=10, path=f"{project}/secrets/down")
-    before = gcp_server.count("GET", f"{project}/secrets/down")
-    with pytest.raises(StoreUnavailable, match="ServiceUnavailable") as info:
-        store.get("down")
-    assert gcp_server.count("GET", f"{project}/secrets/down") - before == 3
-    assert (info.value.ref, info.value.store) == ("down", "gcp")
-    assert_clean(info.value)
-
-
-def test_writes_retry_throttling(make: Any, gcp_server: Any, project: str) -> None:
-    store = make(max_attempts=3)
+def test_writes_retry_throttling(make: Any, gcp_server: Any, project: str, face: Face) -> None:
+    store = make(transport=face.transport, max_attempts=3)
     gcp_server.faults.inject("status", status=429, count=1, path=f"{project}/secrets")
     assert store.put("throttled", "v") == "1"
 
 
-def test_dead_endpoint_fails_within_the_timeout(gcp_server: Any, project: str) -> None:
-    settings = settings_for(gcp_server, project, max_attempts=2, timeout=0.5)
-    settings["api_endpoint"] = f"http://127.0.0.1:{free_port()}"
-    with Resolver(parse_config({"stores": {"gcp": settings}})) as resolver:
-        store = resolver.store("gcp")
-        started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match="ConnectionError"):
-            store.get("anything")
-        with pytest.raises(StoreUnavailable):
-            store.health()
-        assert time.monotonic() - started < 5
+def test_retries_exhausted_is_store_unavailable(
+    make: Any, gcp_server: Any, project: str, face: Face
+) -> None:
+    store = make(transport=face.transport, max_attempts=3)
+    seed(gcp_server, project, "down", CANARY.encode())
+    gcp_server.faults.inject("status", status=503, count=10, path=f"{project}/secrets/down")
+    before = gcp_server.count("GET", f"{project}/secrets/down")
+    with pytest.raises(StoreUnavailable, match=r"ServiceUnavailable: .*injected fault") as info:
+        store.get("down")
+    assert gcp_server.count("GET", f"{project}/secrets/down") - before == 3
+    assert (info.value.ref, info.value.store) == ("down", "gcp")
+    assert_clean(info.value)
+    gcp_server.faults.clear()
+    gcp_server.faults.inject("status", status=429, count=10, path=f"{project}/secrets/down")
+    with pytest.raises(StoreUnavailable, match=face.throttled):
+        store.get("down")
 
 
-def test_a_slow_answer_times_out(make: Any, gcp_server: Any, project: str) -> None:
-    store = make(timeout=0.3, max_attempts=2)
+def test_dead_endpoint_fails_within_the_timeout(make: Any, face: Face) -> None:
+    store = make(
+        transport=face.transport,
+        api_endpoint=f"{face.scheme}127.0.0.1:{free_port()}",
+        max_attempts=2,
+        timeout=0.5,
+        deadline=2.0,
+    )
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=face.unreachable):
+        store.get("anything")
+    with pytest.raises(StoreUnavailable):
+        store.health()
+    with pytest.raises(StoreUnavailable):
+        store.put("anything", CANARY)
+    assert time.monotonic() - started < 5
+
+
+def test_a_slow_answer_times_out(make: Any, gcp_server: Any, project: str, face: Face) -> None:
+    store = make(transport=face.transport, timeout=0.3, max_attempts=2)
     seed(gcp_server, project, "slow", b"late")
     gcp_server.faults.inject("latency", delay=1.0, count=2, path=f"{project}/secrets/slow")
     started = time.monotonic()
-    with pytest.raises(StoreUnavailable, match="Timeout"):
+    with pytest.raises(StoreUnavailable, match=face.timeout):
         store.get("slow")
     assert time.monotonic() - started < 2.5
 
 
-def test_permission_denied_is_access_denied(make: Any, gcp_server: Any, project: str) -> None:
-    store = make()
+def test_not_found_and_permission_denied(
+    make: Any, gcp_server: Any, project: str, face: Face
+) -> None:
+    store = make(transport=face.transport)
+    with pytest.raises(SecretNotFound) as missing:
+        store.get("absent")
+    assert (missing.value.ref, missing.value.store) == ("absent", "gcp")
+    seed(gcp_server, project, "present", b"x")
+    with pytest.raises(SecretNotFound, match="version '7'"):
+        store.get("present", "7")
     seed(gcp_server, project, "locked", CANARY.encode())
     gcp_server.denied.add("locked")
-    with pytest.raises(AccessDenied, match=r"refused access.*denied for resource") as info:
+    with pytest.raises(AccessDenied, match=rf"{face.refused}.*denied for resource") as info:
         store.get("locked")
     assert info.value.store == "gcp"
     assert_clean(info.value)
     with pytest.raises(AccessDenied):
-        store.put("locked", "x")
+        store.put("locked", CANARY)
 
 
 def test_health(make: Any, gcp_server: Any, project: str) -> None:
@@ -231,6 +290,28 @@ def test_health(make: Any, gcp_server: Any, project: str) -> None:
     gcp_server.faults.inject("status", status=503, count=10, path=f"projects/{project}/secrets")
     with pytest.raises(StoreUnavailable, match="ServiceUnavailable"):
         make(max_attempts=2).health()
+
+
+def test_debug_logs_hold_no_payload(
+    make: Any, gcp_server: Any, project: str, face: Face, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # A "google" logger with a level of its own is one the client's first call leaves
+    # alone; else that call stops it propagating, and this test would see nothing.
+    caplog.set_level(logging.DEBUG, logger="google")
+    store = make(transport=face.transport)
+    store.put("logged", CANARY)
+    assert store.get("logged").value == CANARY
+    encoded = base64.b64encode(CANARY.encode()).decode()
+    for record in caplog.records:
+        dump = repr(vars(record))
+        assert CANARY not in dump and encoded not in dump, record.getMessage()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("AddSecretVersion" in m for m in messages), "the client logged the write"
+    # REST names the method access_secret_version, gRPC AccessSecretVersion.
+    responses = [m.replace("_", "").lower() for m in messages if "Received response for" in m]
+    assert any("accesssecretversion" in m for m in responses), "the read's response was logged"
+    assert_clean(store)
 
 
 # ------------------------------------------------------------------ config and leaks
@@ -258,34 +339,11 @@ def test_credentials_file_errors_name_no_content(
     assert_clean(info.value)
 
 
-def test_debug_logs_hold_no_payload(
-    make: Any, gcp_server: Any, project: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    store = make()
-    store.put("logged", CANARY)
-    assert store.get("logged").value == CANARY
-    encoded = base64.b64encode(CANARY.encode()).decode()
-    for record in caplog.records:
-        dump = repr(vars(record))
-        assert CANARY not in dump and encoded not in dump, record.getMessage()
-    assert any("AddSecretVersion" in r.getMessage() for r in caplog.records), (
-        "the client's own request logging ran (and was redacted)"
-    )
-    assert_clean(store)
-
-
 # ------------------------------------------------------------------ gRPC (the default transport)
 
 
-def grpc_settings(server: SecretManagerStandIn, project: str, **extra: Any) -> dict[str, Any]:
-    return settings_for(
-        server, project, api_endpoint=server.grpc_endpoint, transport="grpc", **extra
-    )
-
-
 def test_grpc_reads_writes_and_lists(make: Any, gcp_server: Any, project: str) -> None:
-    store = make(settings=grpc_settings(gcp_server, project, page_size=2))
+    store = make(transport="grpc", page_size=2)
     assert store.options.transport == "grpc"
     seed(gcp_server, project, "db", b"one")
     assert store.put("db", "two") == "2"
@@ -303,99 +361,3 @@ def test_grpc_reads_writes_and_lists(make: Any, gcp_server: Any, project: str) -
     store.health()
     # Served by the gRPC face, not REST: the client holds a gRPC transport.
     assert type(store._connect()[0].transport).__name__ == "SecretManagerServiceGrpcTransport"
-
-
-def test_grpc_retries_unavailable_and_resource_exhausted(
-    make: Any, gcp_server: Any, project: str
-) -> None:
-    store = make(settings=grpc_settings(gcp_server, project, max_attempts=5))
-    seed(gcp_server, project, "flaky", b"ok")
-    path = f"{project}/secrets/flaky"
-    gcp_server.faults.inject("status", status=503, count=1, path=path)
-    gcp_server.faults.inject("status", status=429, count=1, path=path)
-    gcp_server.faults.inject("drop", count=1, path=path)  # aborts UNAVAILABLE
-    before = gcp_server.count("GET", path)
-    assert store.get("flaky").value == "ok"
-    assert gcp_server.count("GET", path) - before == 4
-    gcp_server.faults.inject("status", status=429, count=1, path=f"{project}/secrets")
-    assert store.put("throttled", "v") == "1"
-
-
-def test_grpc_retries_exhausted_is_store_unavailable(
-    make: Any, gcp_server: Any, project: str
-) -> None:
-    store = make(settings=grpc_settings(gcp_server, project, max_attempts=3))
-    seed(gcp_server, project, "down", CANARY.encode())
-    gcp_server.faults.inject("status", status=503, count=10, path=f"{project}/secrets/down")
-    before = gcp_server.count("GET", f"{project}/secrets/down")
-    with pytest.raises(StoreUnavailable, match="ServiceUnavailable: injected fault") as info:
-        store.get("down")
-    assert gcp_server.count("GET", f"{project}/secrets/down") - before == 3
-    assert (info.value.ref, info.value.store) == ("down", "gcp")
-    assert_clean(info.value)
-    gcp_server.faults.clear()
-    gcp_server.faults.inject("status", status=429, count=10, path=f"{project}/secrets/down")
-    with pytest.raises(StoreUnavailable, match="ResourceExhausted"):
-        store.get("down")
-
-
-def test_grpc_not_found_and_permission_denied(make: Any, gcp_server: Any, project: str) -> None:
-    store = make(settings=grpc_settings(gcp_server, project))
-    with pytest.raises(SecretNotFound) as missing:
-        store.get("absent")
-    assert (missing.value.ref, missing.value.store) == ("absent", "gcp")
-    seed(gcp_server, project, "present", b"x")
-    with pytest.raises(SecretNotFound, match="version '7'"):
-        store.get("present", "7")
-    seed(gcp_server, project, "locked", CANARY.encode())
-    gcp_server.denied.add("locked")
-    with pytest.raises(AccessDenied, match=r"PermissionDenied.*denied for resource") as info:
-        store.get("locked")
-    assert info.value.store == "gcp"
-    assert_clean(info.value)
-    with pytest.raises(AccessDenied):
-        store.put("locked", CANARY)
-
-
-def test_grpc_a_slow_answer_times_out(make: Any, gcp_server: Any, project: str) -> None:
-    store = make(settings=grpc_settings(gcp_server, project, timeout=0.3, max_attempts=2))
-    seed(gcp_server, project, "slow", b"late")
-    gcp_server.faults.inject("latency", delay=1.0, count=2, path=f"{project}/secrets/slow")
-    started = time.monotonic()
-    with pytest.raises(StoreUnavailable, match="DeadlineExceeded"):
-        store.get("slow")
-    assert time.monotonic() - started < 2.5
-
-
-def test_grpc_dead_endpoint_fails_within_the_timeout(gcp_server: Any, project: str) -> None:
-    settings = grpc_settings(gcp_server, project, max_attempts=2, timeout=0.5, deadline=2.0)
-    settings["api_endpoint"] = f"127.0.0.1:{free_port()}"
-    with Resolver(parse_config({"stores": {"gcp": settings}})) as resolver:
-        store = resolver.store("gcp")
-        started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match="ServiceUnavailable: failed to connect"):
-            store.get("anything")
-        with pytest.raises(StoreUnavailable):
-            store.health()
-        with pytest.raises(StoreUnavailable):
-            store.put("anything", CANARY)
-        assert time.monotonic() - started < 5
-
-
-def test_grpc_debug_logs_hold_no_payload(
-    make: Any, gcp_server: Any, project: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    store = make(settings=grpc_settings(gcp_server, project))
-    store.put("logged", CANARY)
-    assert store.get("logged").value == CANARY
-    encoded = base64.b64encode(CANARY.encode()).decode()
-    for record in caplog.records:
-        dump = repr(vars(record))
-        assert CANARY not in dump and encoded not in dump, record.getMessage()
-    messages = [r.getMessage() for r in caplog.records]
-    assert any("AddSecretVersion" in m for m in messages), "the client logged the write"
-    assert any("Received response for" in m and "AccessSecretVersion" in m for m in messages), (
-        "the gRPC client logged the read's response (redacted)"
-    )
-    assert_clean(store)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from leaks import CANARY, assert_clean
+from resolvers import Resolvers
 
 from dev_env.k8s import NAMESPACE, KubernetesStandIn
 from dev_env.service import free_port
@@ -23,7 +24,6 @@ from secretbridge import (
     ConfigError,
     InvalidReference,
     InvalidSecretValue,
-    Resolver,
     SecretNotFound,
 )
 from secretbridge.config import parse_config
@@ -37,24 +37,21 @@ def ns() -> str:
 
 
 @pytest.fixture
-def make(k8s_server: KubernetesStandIn, ns: str) -> Iterator[Any]:
-    resolvers: list[Resolver] = []
+def settings(k8s_server: KubernetesStandIn, ns: str) -> dict[str, Any]:
+    """A ``k8s`` store's settings: the stand-in's kubeconfig, the test's namespace."""
+    return {"kind": "k8s", "kubeconfig": str(k8s_server.kubeconfig), "namespace": ns}
 
+
+@pytest.fixture
+def make(
+    k8s_server: KubernetesStandIn, settings: dict[str, Any], resolvers: Resolvers
+) -> Iterator[Any]:
     def build(**extra: Any) -> KubernetesStore:
-        settings = {"kind": "k8s", "kubeconfig": str(k8s_server.kubeconfig), "namespace": ns}
-        settings.update(extra)
-        settings = {k: v for k, v in settings.items() if v is not None}
-        resolver = Resolver(parse_config({"stores": {"k8s": settings}}))
-        resolvers.append(resolver)
-        store = resolver.store("k8s")
-        assert isinstance(store, KubernetesStore)
-        return store
+        return resolvers.store(KubernetesStore, "k8s", {**settings, **extra})
 
     yield build
     k8s_server.faults.clear()
     k8s_server.forbidden.clear()
-    for resolver in resolvers:
-        resolver.close()
 
 
 def create(server: KubernetesStandIn, namespace: str, name: str, data: dict[str, bytes]) -> None:
@@ -85,31 +82,20 @@ def kubeconfig_variant(server: KubernetesStandIn, folder: Path, **changes: Any) 
 # ------------------------------------------------------------------ reads
 
 
-def test_whole_secret_is_json_and_fields_select_keys(make: Any, k8s_server: Any, ns: str) -> None:
+def test_whole_secret_is_json_and_fields_select_keys(
+    make: Any, k8s_server: Any, ns: str, settings: dict[str, Any], resolvers: Resolvers
+) -> None:
     create(k8s_server, ns, "snowflake", {"user": b"etl", "password": CANARY.encode()})
     store = make()
     assert json.loads(store.get(f"{ns}/snowflake").value) == {"user": "etl", "password": CANARY}
     assert store.get("snowflake").value == store.get(f"{ns}/snowflake").value
     assert store.get(f"{ns}/snowflake/password").value == CANARY
-    resolver = Resolver(
-        parse_config(
-            {
-                "stores": {
-                    "k8s": {
-                        "kind": "k8s",
-                        "namespace": ns,
-                        "kubeconfig": str(k8s_server.kubeconfig),
-                    }
-                }
-            }
-        )
-    )
-    with resolver:
-        assert resolver.get(f"k8s://{ns}/snowflake#password").reveal() == CANARY
-        assert resolver.get(f"k8s://{ns}/snowflake/user").reveal() == "etl"
-        with pytest.raises(SecretNotFound) as info:
-            resolver.get(f"k8s://{ns}/snowflake/nope")
-        assert_clean(info.value)
+    resolver = resolvers.resolver({"k8s": settings})
+    assert resolver.get(f"k8s://{ns}/snowflake#password").reveal() == CANARY
+    assert resolver.get(f"k8s://{ns}/snowflake/user").reveal() == "etl"
+    with pytest.raises(SecretNotFound) as info:
+        resolver.get(f"k8s://{ns}/snowflake/nope")
+    assert_clean(info.value)
 
 
 def test_binary_keys(make: Any, k8s_server: Any, ns: str) -> None:
@@ -165,18 +151,13 @@ def test_list_names_namespaces_and_keys_with_paging(make: Any, k8s_server: Any, 
 
 
 def test_a_value_over_1_mib_is_refused_before_it_is_sent(
-    make: Any, k8s_server: Any, ns: str
+    make: Any, k8s_server: Any, ns: str, settings: dict[str, Any], resolvers: Resolvers
 ) -> None:
     store = make()
     assert store.capabilities.max_value_size == 1024 * 1024
     creates = k8s_server.count("POST", f"/api/v1/namespaces/{ns}/secrets")
-    resolver = Resolver(
-        parse_config(
-            {"stores": {"k8s": {"kind": "k8s", "namespace": ns,
-                                "kubeconfig": str(k8s_server.kubeconfig)}}}
-        )
-    )  # fmt: skip
-    with resolver, pytest.raises(InvalidSecretValue, match="holds at most 1048576") as info:
+    resolver = resolvers.resolver({"k8s": settings})
+    with pytest.raises(InvalidSecretValue, match="holds at most 1048576") as info:
         resolver.put("big", CANARY + "x" * 1024 * 1024, store="k8s")
     assert_clean(info.value)
     assert k8s_server.count("POST", f"/api/v1/namespaces/{ns}/secrets") == creates

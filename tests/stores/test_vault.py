@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from leaks import CANARY, assert_clean
+from resolvers import Resolvers
 
 from dev_env.standin import Request, Response, StandIn
 from dev_env.vault import KV1_MOUNT, KV2_MOUNT, ROOT_TOKEN, TOKEN_ENV, VaultServer
@@ -60,12 +61,13 @@ def sign_jwt(key: rsa.RSAPrivateKey, claims: dict[str, Any]) -> str:
     return f"{header}.{body}.{b64url(signature)}"
 
 
-def store_for(tmp_path: Path, **settings: Any) -> VaultStore:
-    """A resolver with one vault store named ``v``; the store is built on first use."""
-    resolver = Resolver(parse_config({"stores": {"v": {"kind": "vault", **settings}}}))
-    store = resolver.store("v")
-    assert isinstance(store, VaultStore)
-    return store
+StoreFor = Callable[..., VaultStore]
+
+
+@pytest.fixture
+def store_for(resolvers: Resolvers) -> StoreFor:
+    """``store_for(**settings)``: a vault store named ``v``, on a resolver of its own."""
+    return lambda **settings: resolvers.store(VaultStore, "v", {"kind": "vault", **settings})
 
 
 def logins_of(root: Any, display_name: str) -> int:
@@ -81,7 +83,18 @@ def logins_of(root: Any, display_name: str) -> int:
     return count
 
 
-class TokenReviewStandIn(StandIn):
+class BareStandIn(StandIn):
+    """A stand-in these tests start themselves: it serves its URL and no store configs
+    (dev_env's services list both for endpoints.json)."""
+
+    def endpoints(self) -> dict[str, Any]:
+        return {"url": self.url}
+
+    def store_configs(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+
+class TokenReviewStandIn(BareStandIn):
     """The one Kubernetes API call Vault's kubernetes auth makes: ``POST
     /apis/authentication.k8s.io/v1/tokenreviews``. A token listed in ``accounts`` is
     authenticated as that ``(namespace, service account)``; any other is not."""
@@ -94,12 +107,6 @@ class TokenReviewStandIn(StandIn):
         self.accounts: dict[str, tuple[str, str]] = {}
         self.reviewer_tokens: list[str] = []
         self.route("POST", "/apis/authentication.k8s.io/v1/tokenreviews", self.review)
-
-    def endpoints(self) -> dict[str, Any]:
-        return {"url": self.url}
-
-    def store_configs(self) -> dict[str, dict[str, Any]]:
-        return {}
 
     def review(self, request: Request) -> Response:
         self.reviewer_tokens.append(request.headers.get("authorization", ""))
@@ -296,8 +303,8 @@ def test_reference_form_from_the_design(vault: Setup, root_env: str, app: str) -
         assert_clean(pinned, latest, resolver.store("vault"))
 
 
-def test_value_conventions(vault: Setup, root_env: str, app: str, tmp_path: Path) -> None:
-    store = store_for(tmp_path, url=vault.server.url, token=root_env)
+def test_value_conventions(vault: Setup, root_env: str, app: str, store_for: StoreFor) -> None:
+    store = store_for(url=vault.server.url, token=root_env)
     kv = vault.root.secrets.kv.v2
     version = store.put(f"secret/{app}/text", f"plain-{CANARY}")
     assert version == "1"
@@ -325,8 +332,8 @@ def test_value_conventions(vault: Setup, root_env: str, app: str, tmp_path: Path
     assert_clean(info.value)
 
 
-def test_versions_and_bad_pins(vault: Setup, root_env: str, app: str, tmp_path: Path) -> None:
-    store = store_for(tmp_path, url=vault.server.url, mount="secret", token=root_env)
+def test_versions_and_bad_pins(vault: Setup, root_env: str, app: str, store_for: StoreFor) -> None:
+    store = store_for(url=vault.server.url, mount="secret", token=root_env)
     versions = [store.put(f"{app}/rot", f"v{i}-{CANARY}") for i in range(3)]
     assert versions == ["1", "2", "3"]
     assert store.versions(f"{app}/rot") == ["1", "2", "3"]
@@ -350,8 +357,8 @@ def test_versions_and_bad_pins(vault: Setup, root_env: str, app: str, tmp_path: 
         store.get(f"{app}/rot", "1")
 
 
-def test_paths_are_checked(vault: Setup, root_env: str, tmp_path: Path) -> None:
-    store = store_for(tmp_path, url=vault.server.url, token=root_env)
+def test_paths_are_checked(vault: Setup, root_env: str, store_for: StoreFor) -> None:
+    store = store_for(url=vault.server.url, token=root_env)
     for bad in ("secret", "secret//x", "secret/../sys/x", "/secret/x", "secret/x/"):
         with pytest.raises(InvalidReference) as info:
             store.get(bad)
@@ -364,8 +371,8 @@ def test_paths_are_checked(vault: Setup, root_env: str, tmp_path: Path) -> None:
         store.put("nomount/x", "v")
 
 
-def test_kv_v1_mount(vault: Setup, root_env: str, app: str, tmp_path: Path) -> None:
-    store = store_for(tmp_path, url=vault.server.url, kv_version=1, token=root_env)
+def test_kv_v1_mount(vault: Setup, root_env: str, app: str, store_for: StoreFor) -> None:
+    store = store_for(url=vault.server.url, kv_version=1, token=root_env)
     assert not store.capabilities.versions and store.capabilities.writable
     assert VaultStore.capabilities.versions, "the class default is untouched"
     path = f"{KV1_MOUNT}/{app}/db"
@@ -416,17 +423,21 @@ def test_get_many_checks_each_mount_once(
     assert len(mount_checks) == 1, mount_checks
 
 
-def test_kv_version_mismatch_is_a_config_error(vault: Setup, root_env: str, tmp_path: Path) -> None:
-    v2_on_v1 = store_for(tmp_path, url=vault.server.url, mount=KV1_MOUNT, token=root_env)
+def test_kv_version_mismatch_is_a_config_error(
+    vault: Setup, root_env: str, store_for: StoreFor
+) -> None:
+    v2_on_v1 = store_for(url=vault.server.url, mount=KV1_MOUNT, token=root_env)
     with pytest.raises(ConfigError, match=r"kv_version: mount 'kv1' is KV version 1"):
         v2_on_v1.get("anything")
-    v1_on_v2 = store_for(tmp_path, url=vault.server.url, kv_version=1, token=root_env)
+    v1_on_v2 = store_for(url=vault.server.url, kv_version=1, token=root_env)
     with pytest.raises(ConfigError, match=r"mount 'secret' is KV version 2"):
         v1_on_v2.list_names("secret/")
 
 
-def test_list_without_a_mount_option(vault: Setup, root_env: str, app: str, tmp_path: Path) -> None:
-    store = store_for(tmp_path, url=vault.server.url, token=root_env)
+def test_list_without_a_mount_option(
+    vault: Setup, root_env: str, app: str, store_for: StoreFor
+) -> None:
+    store = store_for(url=vault.server.url, token=root_env)
     for name in ("a", "b/c", "bb"):
         vault.write(f"{app}/{name}", {"value": name})
     assert store.list_names(f"secret/{app}/b") == [f"secret/{app}/b/c", f"secret/{app}/bb"]
@@ -440,13 +451,13 @@ def test_list_without_a_mount_option(vault: Setup, root_env: str, app: str, tmp_
 
 
 def test_userpass_logs_in_once_per_store(
-    vault: Setup, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    vault: Setup, app: str, store_for: StoreFor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user, password = vault.user()
     vault.write(f"{app}/db", {"value": f"pg-{CANARY}"})
     monkeypatch.setenv("SB_TEST_PW", password)
     store = store_for(
-        tmp_path, url=vault.server.url, auth="userpass", username=user, password="env:SB_TEST_PW"
+        url=vault.server.url, auth="userpass", username=user, password="env:SB_TEST_PW"
     )
     with ThreadPoolExecutor(8) as pool:
         values = list(pool.map(lambda _: store.get(f"secret/{app}/db").value, range(40)))
@@ -457,7 +468,7 @@ def test_userpass_logs_in_once_per_store(
 
     monkeypatch.setenv("SB_TEST_PW", f"wrong-{CANARY}")
     wrong = store_for(
-        tmp_path, url=vault.server.url, auth="userpass", username=user, password="env:SB_TEST_PW"
+        url=vault.server.url, auth="userpass", username=user, password="env:SB_TEST_PW"
     )
     with pytest.raises(
         AccessDenied, match=r"login to Vault failed \(auth method 'userpass'"
@@ -468,33 +479,48 @@ def test_userpass_logs_in_once_per_store(
         wrong.health()
 
 
-def test_approle(vault: Setup, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def approle(vault: Setup, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A new AppRole's credentials in ``$SB_ROLE_ID`` and ``$SB_SECRET_ID``; returns the
+    store settings that log in with them."""
     _, role_id, secret_id = vault.approle()
-    vault.write(f"{app}/k", {"value": "approle-ok"})
     monkeypatch.setenv("SB_ROLE_ID", role_id)
     monkeypatch.setenv("SB_SECRET_ID", secret_id)
-    settings = {"url": vault.server.url, "auth": "approle", "role_id": "env:SB_ROLE_ID"}
-    store = store_for(tmp_path, **settings, secret_id="env:SB_SECRET_ID")
+    return {
+        "url": vault.server.url,
+        "auth": "approle",
+        "role_id": "env:SB_ROLE_ID",
+        "secret_id": "env:SB_SECRET_ID",
+    }
+
+
+def test_approle(
+    vault: Setup,
+    app: str,
+    store_for: StoreFor,
+    approle: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vault.write(f"{app}/k", {"value": "approle-ok"})
+    store = store_for(**approle)
     assert store.get(f"secret/{app}/k").value == "approle-ok"
     monkeypatch.setenv("SB_SECRET_ID", str(uuid.uuid4()))
     with pytest.raises(AccessDenied, match="'approle' at auth/approle"):
-        store_for(tmp_path, **settings, secret_id="env:SB_SECRET_ID").get(f"secret/{app}/k")
+        store_for(**approle).get(f"secret/{app}/k")
 
 
 @pytest.mark.parametrize("method", ["jwt", "oidc"])
-def test_jwt_and_oidc(vault: Setup, app: str, tmp_path: Path, method: str) -> None:
+def test_jwt_and_oidc(
+    vault: Setup, app: str, tmp_path: Path, method: str, store_for: StoreFor
+) -> None:
     vault.write(f"{app}/k", {"value": f"{method}-ok"})
     token_file = tmp_path / "id_token"
     token_file.write_text(vault.jwt() + "\n")
-    store = store_for(
-        tmp_path, url=vault.server.url, auth=method, role=ROLE, jwt=f"file:{token_file}"
-    )
+    store = store_for(url=vault.server.url, auth=method, role=ROLE, jwt=f"file:{token_file}")
     assert store.get(f"secret/{app}/k").value == f"{method}-ok"
 
     token_file.write_text(vault.jwt(audience="someone-else"))
-    other = store_for(
-        tmp_path, url=vault.server.url, auth=method, role=ROLE, jwt=f"file:{token_file}"
-    )
+    other = store_for(url=vault.server.url, auth=method, role=ROLE, jwt=f"file:{token_file}")
     with pytest.raises(AccessDenied, match=f"auth method '{method}' at auth/{method}"):
         other.get(f"secret/{app}/k")
     # A JWT signed by someone else's key is refused too.
@@ -503,12 +529,12 @@ def test_jwt_and_oidc(vault: Setup, app: str, tmp_path: Path, method: str) -> No
         sign_jwt(stranger, {"sub": "x", "aud": "secretbridge", "exp": int(time.time()) + 60})
     )
     with pytest.raises(AccessDenied):
-        store_for(
-            tmp_path, url=vault.server.url, auth=method, role=ROLE, jwt=f"file:{token_file}"
-        ).get(f"secret/{app}/k")
+        store_for(url=vault.server.url, auth=method, role=ROLE, jwt=f"file:{token_file}").get(
+            f"secret/{app}/k"
+        )
 
 
-def test_kubernetes(vault: Setup, app: str, tmp_path: Path) -> None:
+def test_kubernetes(vault: Setup, app: str, tmp_path: Path, store_for: StoreFor) -> None:
     vault.write(f"{app}/k", {"value": "k8s-ok"})
     now = int(time.time())
     claims = {
@@ -525,9 +551,7 @@ def test_kubernetes(vault: Setup, app: str, tmp_path: Path) -> None:
     token_file = tmp_path / "sa-token"
     token_file.write_text(sa_token)
     before = vault.k8s.count("POST", "tokenreviews")
-    store = store_for(
-        tmp_path, url=vault.server.url, auth="kubernetes", role=ROLE, jwt=f"file:{token_file}"
-    )
+    store = store_for(url=vault.server.url, auth="kubernetes", role=ROLE, jwt=f"file:{token_file}")
     for _ in range(5):
         assert store.get(f"secret/{app}/k").value == "k8s-ok"
     assert vault.k8s.count("POST", "tokenreviews") == before + 1, "one login, one review"
@@ -535,19 +559,19 @@ def test_kubernetes(vault: Setup, app: str, tmp_path: Path) -> None:
 
     del vault.k8s.accounts[sa_token]  # the service account is gone
     with pytest.raises(AccessDenied, match="'kubernetes' at auth/kubernetes"):
-        store_for(
-            tmp_path, url=vault.server.url, auth="kubernetes", role=ROLE, jwt=f"file:{token_file}"
-        ).get(f"secret/{app}/k")
+        store_for(url=vault.server.url, auth="kubernetes", role=ROLE, jwt=f"file:{token_file}").get(
+            f"secret/{app}/k"
+        )
 
 
 def test_permission_denied_is_access_denied(
-    vault: Setup, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    vault: Setup, app: str, store_for: StoreFor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vault.write(f"forbidden/{app}", {"value": CANARY})
     vault.write(f"{app}/ok", {"value": "fine"})
     child = vault.root.auth.token.create(policies=[POLICY], ttl="10m")["auth"]["client_token"]
     monkeypatch.setenv("SB_CHILD", child)
-    store = store_for(tmp_path, url=vault.server.url, token="env:SB_CHILD")
+    store = store_for(url=vault.server.url, token="env:SB_CHILD")
     assert store.get(f"secret/{app}/ok").value == "fine"
     with pytest.raises(AccessDenied, match="permission denied") as info:
         store.get(f"secret/forbidden/{app}")
@@ -560,7 +584,7 @@ def test_permission_denied_is_access_denied(
     user, password = vault.user()
     monkeypatch.setenv("SB_TEST_PW", password)
     login_store = store_for(
-        tmp_path, url=vault.server.url, auth="userpass", username=user, password="env:SB_TEST_PW"
+        url=vault.server.url, auth="userpass", username=user, password="env:SB_TEST_PW"
     )
     with pytest.raises(AccessDenied, match="permission denied") as info:
         login_store.get(f"secret/forbidden/{app}")
@@ -578,13 +602,13 @@ def test_permission_denied_is_access_denied(
 
 
 def test_expired_login_token_is_replaced(
-    vault: Setup, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    vault: Setup, app: str, store_for: StoreFor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user, password = vault.user(ttl="2s")
     vault.write(f"{app}/k", {"value": "still-here"})
     monkeypatch.setenv("SB_TEST_PW", password)
     store = store_for(
-        tmp_path, url=vault.server.url, auth="userpass", username=user, password="env:SB_TEST_PW"
+        url=vault.server.url, auth="userpass", username=user, password="env:SB_TEST_PW"
     )
     assert store.get(f"secret/{app}/k").value == "still-here"
     first = store._client.token  # to check against the server
@@ -596,19 +620,10 @@ def test_expired_login_token_is_replaced(
 
 
 def test_revoked_token_triggers_one_new_login(
-    vault: Setup, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    vault: Setup, app: str, store_for: StoreFor, approle: dict[str, Any]
 ) -> None:
-    _, role_id, secret_id = vault.approle()
     vault.write(f"{app}/k", {"value": "v"})
-    monkeypatch.setenv("SB_ROLE_ID", role_id)
-    monkeypatch.setenv("SB_SECRET_ID", secret_id)
-    store = store_for(
-        tmp_path,
-        url=vault.server.url,
-        auth="approle",
-        role_id="env:SB_ROLE_ID",
-        secret_id="env:SB_SECRET_ID",
-    )
+    store = store_for(**approle)
     assert store.get(f"secret/{app}/k").value == "v"
     vault.root.adapter.put("/v1/sys/leases/revoke-prefix/auth/approle/login", json={})
     with ThreadPoolExecutor(6) as pool:  # every thread meets the 403; one logs in
@@ -616,13 +631,15 @@ def test_revoked_token_triggers_one_new_login(
     assert logins_of(vault.root, "approle") == 1, "the revoked token was replaced once"
 
 
-def test_token_file_is_reread_after_a_403(vault: Setup, app: str, tmp_path: Path) -> None:
+def test_token_file_is_reread_after_a_403(
+    vault: Setup, app: str, tmp_path: Path, store_for: StoreFor
+) -> None:
     vault.write(f"{app}/k", {"value": "v"})
     create = vault.root.auth.token.create
     token_file = tmp_path / "agent-token"
     old = create(policies=[POLICY], ttl="10m")["auth"]["client_token"]
     token_file.write_text(old)
-    store = store_for(tmp_path, url=vault.server.url, token=f"file:{token_file}")
+    store = store_for(url=vault.server.url, token=f"file:{token_file}")
     assert store.get(f"secret/{app}/k").value == "v"
     vault.root.auth.token.revoke(old)
     token_file.write_text(create(policies=[POLICY], ttl="10m")["auth"]["client_token"])
@@ -633,7 +650,7 @@ def test_token_file_is_reread_after_a_403(vault: Setup, app: str, tmp_path: Path
 
 
 def test_no_silent_fallback_to_ambient_tokens(
-    vault: Setup, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    vault: Setup, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_for: StoreFor
 ) -> None:
     vault.write(f"{app}/k", {"value": "ambient"})
     home = tmp_path / "home"
@@ -642,7 +659,7 @@ def test_no_silent_fallback_to_ambient_tokens(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("VAULT_TOKEN", ROOT_TOKEN)
     monkeypatch.setenv("VAULT_ADDR", vault.server.url)
-    store = store_for(tmp_path)  # url from $VAULT_ADDR, no credentials configured
+    store = store_for()  # url from $VAULT_ADDR, no credentials configured
     with pytest.raises(ConfigError, match=r"stores\.v: no Vault credentials are configured"):
         store.get(f"secret/{app}/k")
     with (
@@ -650,17 +667,17 @@ def test_no_silent_fallback_to_ambient_tokens(
         pytest.raises(ConfigError, match="no Vault credentials"),
     ):
         resolver.get(f"vault://secret/{app}/k")
-    explicit = store_for(tmp_path, token="env:VAULT_TOKEN")
+    explicit = store_for(token="env:VAULT_TOKEN")
     assert explicit.get(f"secret/{app}/k").value == "ambient"
     monkeypatch.delenv("VAULT_ADDR")
     with pytest.raises(ConfigError, match=r"stores\.v\.url: not set"):
-        store_for(tmp_path, token="env:VAULT_TOKEN").get(f"secret/{app}/k")
+        store_for(token="env:VAULT_TOKEN").get(f"secret/{app}/k")
 
 
 # ------------------------------------------------------------------ namespaces and TLS
 
 
-def test_namespace(vault: Setup, root_env: str, tmp_path: Path) -> None:
+def test_namespace(vault: Setup, root_env: str, store_for: StoreFor) -> None:
     namespace = f"team{uuid.uuid4().hex[:6]}"
     vault.root.adapter.post(f"/v1/sys/namespaces/{namespace}")
     inside = vault.server.client(namespace=namespace)
@@ -681,45 +698,45 @@ def test_namespace(vault: Setup, root_env: str, tmp_path: Path) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    store = store_for(tmp_path, url=vault.server.url, namespace=namespace, token=root_env)
+    store = store_for(url=vault.server.url, namespace=namespace, token=root_env)
     assert store.get("kv/db").value == "ns-value"
     assert store.list_names("kv/") == ["kv/db"]
-    outside = store_for(tmp_path, url=vault.server.url, token=root_env)
+    outside = store_for(url=vault.server.url, token=root_env)
     with pytest.raises(SecretNotFound):
         outside.get("kv/db")
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # verify=False
-def test_tls_with_a_ca_file(vault: Setup, root_env: str, app: str, tmp_path: Path) -> None:
+def test_tls_with_a_ca_file(
+    vault: Setup, root_env: str, app: str, tmp_path: Path, store_for: StoreFor
+) -> None:
     vault.write(f"{app}/k", {"value": "over-tls"})
     server = vault.server
-    store = store_for(tmp_path, url=server.tls_url, ca_file=server.ca_file, token=root_env)
+    store = store_for(url=server.tls_url, ca_file=server.ca_file, token=root_env)
     store.health()
     assert store.get(f"secret/{app}/k").value == "over-tls"
 
-    untrusted = store_for(tmp_path, url=server.tls_url, token=root_env, max_attempts=1)
+    untrusted = store_for(url=server.tls_url, token=root_env, max_attempts=1)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match=r"SSLError|CERTIFICATE_VERIFY_FAILED"):
         untrusted.get(f"secret/{app}/k")
     assert time.monotonic() - started < 5
-    unverified = store_for(tmp_path, url=server.tls_url, verify=False, token=root_env)
+    unverified = store_for(url=server.tls_url, verify=False, token=root_env)
     assert unverified.get(f"secret/{app}/k").value == "over-tls"
     with pytest.raises(ConfigError, match=r"stores\.v\.ca_file: no such file"):
-        store_for(
-            tmp_path, url=server.tls_url, ca_file=str(tmp_path / "nope.pem"), token=root_env
-        ).get(f"secret/{app}/k")
+        store_for(url=server.tls_url, ca_file=str(tmp_path / "nope.pem"), token=root_env).get(
+            f"secret/{app}/k"
+        )
 
 
 # ------------------------------------------------------------------ timeouts and retries
 
 
-def test_dead_endpoint_fails_fast(root_env: str, tmp_path: Path) -> None:
+def test_dead_endpoint_fails_fast(root_env: str, store_for: StoreFor) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again: nothing listens there
-    store = store_for(
-        tmp_path, url=f"http://127.0.0.1:{port}", token=root_env, max_attempts=2, backoff=0.05
-    )
+    store = store_for(url=f"http://127.0.0.1:{port}", token=root_env, max_attempts=2, backoff=0.05)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="ConnectionError") as info:
         store.get("secret/x")
@@ -729,28 +746,22 @@ def test_dead_endpoint_fails_fast(root_env: str, tmp_path: Path) -> None:
         store.health()
 
 
-def test_silent_endpoint_times_out(root_env: str, tmp_path: Path) -> None:
-    # Accepts connections (the kernel's backlog) but never answers.
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)
-        port = silent.getsockname()[1]
-        store = store_for(
-            tmp_path,
-            url=f"http://127.0.0.1:{port}",
-            token=root_env,
-            timeout=0.3,
-            max_attempts=2,
-            backoff=0.05,
-        )
-        started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match=r"timed out|Timeout"):
-            store.get("secret/x")
-        elapsed = time.monotonic() - started
+def test_silent_endpoint_times_out(root_env: str, store_for: StoreFor, silent_port: int) -> None:
+    store = store_for(
+        url=f"http://127.0.0.1:{silent_port}",
+        token=root_env,
+        timeout=0.3,
+        max_attempts=2,
+        backoff=0.05,
+    )
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"timed out|Timeout"):
+        store.get("secret/x")
+    elapsed = time.monotonic() - started
     assert 0.5 <= elapsed < 2.5, elapsed  # two attempts of 0.3 s, not the 10 s default
 
 
-class FlakyVault(StandIn):
+class FlakyVault(BareStandIn):
     """Enough of Vault's KV v2 read API to check the client's retries."""
 
     name = "flaky-vault"
@@ -759,12 +770,6 @@ class FlakyVault(StandIn):
         super().__init__(workdir)
         self.route("GET", "/v1/sys/internal/ui/mounts/secret", self.mount)
         self.route("GET", "/v1/secret/data/(?P<path>.+)", self.read)
-
-    def endpoints(self) -> dict[str, Any]:
-        return {"url": self.url}
-
-    def store_configs(self) -> dict[str, dict[str, Any]]:
-        return {}
 
     def mount(self, request: Request) -> Response:
         return Response(200, {"data": {"type": "kv", "options": {"version": "2"}}})
@@ -784,8 +789,10 @@ def flaky(tmp_path: Path) -> Iterator[FlakyVault]:
         server.stop()
 
 
-def test_transient_errors_are_retried(flaky: FlakyVault, root_env: str, tmp_path: Path) -> None:
-    store = store_for(tmp_path, url=flaky.url, token=root_env, max_attempts=4, backoff=0.01)
+def test_transient_errors_are_retried(
+    flaky: FlakyVault, root_env: str, store_for: StoreFor
+) -> None:
+    store = store_for(url=flaky.url, token=root_env, max_attempts=4, backoff=0.01)
     flaky.faults.inject("status", status=503, count=2, path="/v1/secret/data/")
     flaky.faults.inject("drop", count=1, path="/v1/secret/data/")
     assert store.get("secret/a") == StoredValue("flaky-a", "7")
@@ -798,10 +805,12 @@ def test_transient_errors_are_retried(flaky: FlakyVault, root_env: str, tmp_path
     flaky.faults.clear()
 
 
-def test_a_long_retry_after_is_capped(flaky: FlakyVault, root_env: str, tmp_path: Path) -> None:
+def test_a_long_retry_after_is_capped(
+    flaky: FlakyVault, root_env: str, store_for: StoreFor
+) -> None:
     # Vault's rate-limit quotas and load balancers send Retry-After; urllib3 would
     # sleep up to 6 hours on one. The wait must stay bounded.
-    store = store_for(tmp_path, url=flaky.url, token=root_env, max_attempts=2, backoff=0.01)
+    store = store_for(url=flaky.url, token=root_env, max_attempts=2, backoff=0.01)
     flaky.faults.inject("status", status=429, count=1, retry_after=3600, path="/v1/secret/data/")
     outcome: list[object] = []
     worker = threading.Thread(target=lambda: outcome.append(store.get("secret/slow")), daemon=True)
@@ -813,30 +822,24 @@ def test_a_long_retry_after_is_capped(flaky: FlakyVault, root_env: str, tmp_path
     assert time.monotonic() - started < 15
 
 
-class NotVault(StandIn):
+class NotVault(BareStandIn):
     """A web server that is not Vault (a proxy, a wrong URL prefix): 404 for everything."""
 
     name = "not-vault"
-
-    def endpoints(self) -> dict[str, Any]:
-        return {"url": self.url}
-
-    def store_configs(self) -> dict[str, dict[str, Any]]:
-        return {}
 
     def not_found(self, request: Request, method_mismatch: bool) -> Response:
         return Response(404, b"404 page not found\n", {"Content-Type": "text/plain"})
 
 
 def test_a_404_that_is_not_from_vault_is_not_a_missing_secret(
-    root_env: str, tmp_path: Path
+    root_env: str, tmp_path: Path, store_for: StoreFor
 ) -> None:
     # A "not found" would let the resolver's chain fall through to the next store and
     # serve another secret: only Vault's own 404 means the secret is missing.
     server = NotVault(tmp_path)
     server.start()
     try:
-        store = store_for(tmp_path, url=server.url, token=root_env, max_attempts=1)
+        store = store_for(url=server.url, token=root_env, max_attempts=1)
         with pytest.raises(StoreUnavailable, match="404") as info:
             store.get("secret/app/db")
         assert (info.value.ref, info.value.store) == ("secret/app/db", "v")
@@ -903,10 +906,10 @@ def test_dev_env_config_and_demo(vault: Setup, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_store_is_safe_to_close_and_reuse(
-    vault: Setup, root_env: str, app: str, tmp_path: Path
+    vault: Setup, root_env: str, app: str, store_for: StoreFor
 ) -> None:
     vault.write(f"{app}/k", {"value": "again"})
-    store = store_for(tmp_path, url=vault.server.url, token=root_env)
+    store = store_for(url=vault.server.url, token=root_env)
     assert store.get(f"secret/{app}/k").value == "again"
     store.close()
     store.close()

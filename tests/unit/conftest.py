@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from resolvers import Resolvers
 
-from secretbridge import Resolver
-from secretbridge.config import parse_config
 from secretbridge.stores.local import LocalStore
 
 
 @pytest.fixture
-def make(isolated_home: Path) -> Iterator[Callable[..., LocalStore]]:
+def make(isolated_home: Path, resolvers: Resolvers) -> Callable[..., LocalStore]:
     """Build a local store the way users do: a config document, a Resolver, ``store()``.
     Default paths put the database and key file in ``$SECRETBRIDGE_HOME``."""
-    resolvers: list[Resolver] = []
 
     def build(**options: Any) -> LocalStore:
-        resolver = Resolver(parse_config({"stores": {"vault-local": {"kind": "local", **options}}}))
-        resolvers.append(resolver)
-        store = resolver.store("vault-local")
-        assert isinstance(store, LocalStore)
-        return store
+        return resolvers.store(LocalStore, "vault-local", {"kind": "local", **options})
 
-    yield build
-    for resolver in resolvers:
-        resolver.close()
+    return build

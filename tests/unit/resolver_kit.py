@@ -1,5 +1,6 @@
 """What the resolver tests share: an in-memory store whose secrets, outage, gate and
-calls the test controls; a clock the test moves; resolvers built without jitter."""
+calls the test controls; an audit sink that records; a clock the test moves; resolvers
+built without jitter."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from secretbridge import Resolver, SecretBridgeError
+from secretbridge import AuditEvent, Resolver, SecretBridgeError
 from secretbridge.config import parse_config
 from secretbridge.naming import NamingRule
 from secretbridge.stores.base import Capabilities, Store, StoreContext, StoredValue
@@ -87,6 +88,16 @@ class UnbatchedMemoryStore(MemoryStore):
     """As a remote store without a batch API: the resolver fans ``get`` out."""
 
     capabilities = Capabilities(writable=True, versions=True, batch_size=None)
+
+
+class Recorder:
+    """An audit sink that keeps the events it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def record(self, event: AuditEvent) -> None:
+        self.events.append(event)
 
 
 class Clock:

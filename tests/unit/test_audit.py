@@ -8,20 +8,12 @@ from pathlib import Path
 
 import pytest
 from leaks import assert_no_leak
-from resolver_kit import MemoryStore, make, over
+from resolver_kit import MemoryStore, Recorder, make, over
 
 from secretbridge import AuditError, AuditEvent, ConfigError, Resolver, SecretNotFound
 from secretbridge.audit import JsonLinesAudit
 
 CANARY = "canary-a0d1-do-not-leak"
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[AuditEvent] = []
-
-    def record(self, event: AuditEvent) -> None:
-        self.events.append(event)
 
 
 def test_audit_records_who_what_where_and_never_the_value(tmp_path: Path) -> None:

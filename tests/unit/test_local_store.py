@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from leaks import assert_no_leak
+from resolvers import Resolvers
 
 from secretbridge import (
     ConfigError,
@@ -136,43 +137,45 @@ def test_secretbridge_key_is_used_instead_of_the_key_file(
         make().get("db")
 
 
-def test_the_environment_key_wins_over_an_existing_key_file(
-    make: Callable[..., LocalStore], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = make()
-    store.init()
-    store.put("db", CANARY)
-    monkeypatch.setenv("SECRETBRIDGE_KEY", Fernet.generate_key().decode())
-    with pytest.raises(StoreUnavailable, match="none of the store's keys fits"):
-        make().get("db")
-
-
-def test_a_wrong_key_is_unavailable_saying_no_key_fits(
-    make: Callable[..., LocalStore], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def wrong_key(make: Callable[..., LocalStore], monkeypatch: pytest.MonkeyPatch) -> str:
+    """``db`` and ``other`` written under the key file's key, then ``SECRETBRIDGE_KEY``
+    set to another key (returned)."""
     store = make()
     store.init()
     store.put("db", CANARY)
     store.put("other", CANARY)
     wrong = Fernet.generate_key().decode()
     monkeypatch.setenv("SECRETBRIDGE_KEY", wrong)
+    return wrong
+
+
+def test_the_environment_key_wins_over_an_existing_key_file(
+    make: Callable[..., LocalStore], wrong_key: str
+) -> None:
+    with pytest.raises(StoreUnavailable, match="none of the store's keys fits"):
+        make().get("db")
+
+
+def test_a_wrong_key_is_unavailable_saying_no_key_fits(
+    make: Callable[..., LocalStore], wrong_key: str, resolvers: Resolvers
+) -> None:
     stranger = make()
     with pytest.raises(StoreUnavailable, match="none of the store's keys fits") as info:
         stranger.get("db")
     assert (info.value.ref, info.value.store) == ("db", STORE)
-    no_canary(info.value, wrong)
+    no_canary(info.value, wrong_key)
     with pytest.raises(StoreUnavailable, match="none of the store's keys fits") as info:
         stranger.health()
-    no_canary(info.value, wrong)
+    no_canary(info.value, wrong_key)
     batch = stranger.get_many(["db", "other", "missing"])
     assert isinstance(batch["db"], StoreUnavailable)
     assert isinstance(batch["other"], StoreUnavailable)
     assert isinstance(batch["missing"], SecretNotFound)
-    resolver = Resolver(parse_config({"stores": {STORE: {"kind": "local"}}}))
+    resolver = resolvers.resolver({STORE: {"kind": "local"}})
     with pytest.raises(StoreUnavailable) as info:
         resolver.get("secret:db")
-    no_canary(info.value, wrong)
-    resolver.close()
+    no_canary(info.value, wrong_key)
 
 
 def test_a_malformed_key_is_a_config_error_that_does_not_echo_it(
@@ -189,7 +192,7 @@ def test_a_malformed_key_is_a_config_error_that_does_not_echo_it(
 
 
 def test_swapping_two_names_ciphertexts_is_detected(
-    make: Callable[..., LocalStore], isolated_home: Path
+    make: Callable[..., LocalStore], isolated_home: Path, resolvers: Resolvers
 ) -> None:
     store = make()
     store.init()
@@ -216,10 +219,9 @@ def test_swapping_two_names_ciphertexts_is_detected(
         no_canary(info.value)
     batch = fresh.get_many(["prod/db", "dev/db"])
     assert all(isinstance(v, StoreUnavailable) for v in batch.values()), batch
-    resolver = Resolver(parse_config({"stores": {STORE: {"kind": "local"}}}))
+    resolver = resolvers.resolver({STORE: {"kind": "local"}})
     with pytest.raises(StoreUnavailable, match="integrity"):
         resolver.get("secret:prod/db")
-    resolver.close()
 
 
 def test_swapping_two_versions_of_one_name_is_detected(
@@ -712,20 +714,19 @@ def test_version_numbers_are_never_reused_after_a_delete(make: Callable[..., Loc
 
 
 def test_values_over_the_documented_limit_are_refused_before_sealing(
-    make: Callable[..., LocalStore], isolated_home: Path
+    make: Callable[..., LocalStore], isolated_home: Path, resolvers: Resolvers
 ) -> None:
     store = make()
     limit = store.capabilities.max_value_size
     assert limit == 1024 * 1024
     store.put("at-limit", b"\x01" * limit)
     assert len(store.get("at-limit").value) == limit
-    resolver = Resolver(parse_config({"stores": {STORE: {"kind": "local"}}}))
+    resolver = resolvers.resolver({STORE: {"kind": "local"}})
     for too_big in ("x" * (limit + 1), "é" * (limit // 2 + 1), b"\x01" * (limit + 1)):
         with pytest.raises(InvalidSecretValue, match=str(limit)):
             store.put("big", too_big)
         with pytest.raises(InvalidSecretValue, match=str(limit)):
             resolver.put("big", too_big)
-    resolver.close()
     assert store.list_names() == ["at-limit"]
 
 

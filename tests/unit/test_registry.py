@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from plugins import install_distribution
 
 from secretbridge import ConfigError, MissingDependency, Resolver
 from secretbridge.config import parse_config
@@ -49,14 +50,16 @@ class ShoutingStore(GreetingStore):
 def plugin_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An installed distribution, as pip would lay it out, that registers a store kind."""
     site = tmp_path / "site"
-    (site / "greeting_store.py").parent.mkdir(parents=True)
-    (site / "greeting_store.py").write_text(PLUGIN)
-    info = site / "greeting_store-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: greeting-store\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[secretbridge.stores]\ngreeting = greeting_store:GreetingStore\n"
-        "shouting = greeting_store:ShoutingStore\n"
+    install_distribution(
+        site,
+        "greeting-store",
+        {"greeting_store.py": PLUGIN},
+        {
+            "secretbridge.stores": {
+                "greeting": "greeting_store:GreetingStore",
+                "shouting": "greeting_store:ShoutingStore",
+            }
+        },
     )
     monkeypatch.syspath_prepend(str(site))
     return site

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from leaks import assert_no_leak
-from resolver_kit import MemoryStore, UnbatchedMemoryStore, make, over
+from resolver_kit import MemoryStore, Recorder, UnbatchedMemoryStore, make, over
 
 from secretbridge import (
     AccessDenied,
@@ -279,14 +279,6 @@ def test_connection_fields_may_be_references(monkeypatch: pytest.MonkeyPatch) ->
     )
     assert conn.extra_dejson == {"sslmode": "require", "token": "tok-1"}
     assert CANARY not in repr(conn)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    def record(self, event: Any) -> None:
-        self.events.append(event)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import copy
 import json
 import logging
 import pickle
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -484,16 +485,21 @@ def test_json_conn_type_is_normalized_like_a_uri(conn_type: str, normalized: str
     assert conn.conn_type == Connection.from_uri(f"{conn_type}://h").conn_type
 
 
-def test_json_round_trip() -> None:
-    conn = Connection(
+def canary_connection(extra: dict[str, Any]) -> Connection:
+    """A postgres connection whose password is the canary, with ``extra`` as JSON."""
+    return Connection(
         conn_type="postgres",
         host="h",
         login="u",
         password=CANARY,
         schema="db",
         port=5432,
-        extra=json.dumps({"sslmode": "require", "nested": {"a": [1, 2]}}),
+        extra=json.dumps(extra),
     )
+
+
+def test_json_round_trip() -> None:
+    conn = canary_connection({"sslmode": "require", "nested": {"a": [1, 2]}})
     assert Connection.from_json(conn.to_json()) == conn
     assert Connection.parse(conn.to_json()) == conn
     assert Connection.from_uri(conn.to_uri()) == conn
@@ -584,15 +590,7 @@ def test_json_port_that_overflows_is_a_bad_port(port: str) -> None:
 
 
 def test_repr_hides_password_and_extra() -> None:
-    conn = Connection(
-        conn_type="postgres",
-        host="h",
-        login="u",
-        password=CANARY,
-        schema="db",
-        port=5432,
-        extra=json.dumps({"token": CANARY}),
-    )
+    conn = canary_connection({"token": CANARY})
     for text in (repr(conn), str(conn), f"{conn}", "%s" % (conn,)):  # noqa: UP031
         assert CANARY not in text
         assert "password" not in text

@@ -1,0 +1,37 @@
+"""Resolvers and stores built the way users build them, for tests: a config document,
+then ``Resolver``; each closed when the test ends (the ``resolvers`` fixture)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import ExitStack
+from typing import Any, TypeVar
+
+from secretbridge import Resolver
+from secretbridge.config import parse_config
+from secretbridge.stores.base import Store
+
+S = TypeVar("S", bound=Store)
+
+
+class Resolvers:
+    def __init__(self, stack: ExitStack) -> None:
+        self._stack = stack
+
+    def resolver(self, stores: Mapping[str, Mapping[str, Any]], **settings: Any) -> Resolver:
+        """A resolver over ``stores`` (name -> settings; a ``None`` setting is left out, so
+        a test can drop a default), ``settings`` its ``[resolver]`` table."""
+        document = {
+            "resolver": settings,
+            "stores": {
+                name: {key: value for key, value in options.items() if value is not None}
+                for name, options in stores.items()
+            },
+        }
+        return self._stack.enter_context(Resolver(parse_config(document)))
+
+    def store(self, cls: type[S], name: str, settings: Mapping[str, Any]) -> S:
+        """Store ``name`` of a resolver with that one store."""
+        store = self.resolver({name: settings}).store(name)
+        assert isinstance(store, cls)
+        return store
