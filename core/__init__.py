@@ -19,6 +19,7 @@ from .errors import (
     SecretNotFound,
     StoreUnavailable,
 )
+from .factory import close_shared_resolvers, shared_resolver
 from .naming import NamingRule, Selection
 from .refs import Reference, format_reference, parse_reference
 from .resolver import AuditEvent, Listing, Location, Policy, Resolver
@@ -47,6 +48,8 @@ __all__ = [
     "SecretNotFound",
     "Selection",
     "StoreUnavailable",
+    "close_shared_resolvers",
     "format_reference",
     "parse_reference",
+    "shared_resolver",
 ]
