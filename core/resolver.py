@@ -263,6 +263,12 @@ class Resolver:
             raise outcome
         return outcome
 
+    def is_cached(self, ref: str | Reference) -> bool:
+        """Whether a lookup of ``ref`` now would be served from the cache (a value or a
+        remembered miss) rather than by a store; no store is called, nothing is audited."""
+        entry = self._entries.get(ref if isinstance(ref, str) else str(ref))
+        return entry is not None and self._clock() < entry.expires
+
     def _from_cache(self, principal: str | None, key: str, entry: Entry) -> Secret:
         if self.policy is not None or self.audit is not None:
             self._check_and_record(principal, key, entry.ref, entry.secret or entry.miss)
