@@ -1,0 +1,273 @@
+"""The Secrets page's fixtures: one Airflow home (SQLite, migrated once), a secretbridge
+config with planted canaries, and one real ``airflow api-server`` on 127.0.0.1 serving
+the plugin, with SimpleAuthManager users admin and viewer."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secretbridge import Resolver
+
+BIN = Path(sys.executable).parent
+AIRFLOW = str(BIN / "airflow")
+
+# Values planted in the store (and one typed into Airflow's DB): none may leave it.
+CANARIES = {
+    "password": "cnry-ui-password-5f0b",  # warehouse's password (JSON connection)
+    "login": "cnry-ui-login-91ce",  # variables/wh_login, referenced as warehouse's login
+    "variable": "cnry-ui-variable-27aa",  # variables/batch_size
+    "uri": "cnry-ui-uri-pw-c3d8",  # the password inside connections/api_http's URI
+}
+DB_LITERAL = "cnry-ui-db-literal-7d15"  # a password typed into Airflow's DB as a literal
+MALFORMED = "secret:oops cnry-ui-malformed-40e2"  # starts like a reference, does not parse
+
+USERS = "admin:admin,viewer:viewer"
+
+
+@dataclass
+class Airflow:
+    """The api-server under test and what a test needs to talk to it."""
+
+    home: Path
+    env: dict[str, str]
+    url: str
+    config: Path
+    log: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+    bodies: list[str] = field(default_factory=list)  # every response body seen
+
+    def passwords(self) -> dict[str, str]:
+        path = self.home / "simple_auth_manager_passwords.json.generated"
+        return dict(json.loads(path.read_text()))
+
+    def token(self, user: str) -> str:
+        if user not in self.tokens:
+            body = {"username": user, "password": self.passwords()[user]}
+            status, text = self.request("POST", "/auth/token", body=body)
+            assert status == 201, f"token for {user}: HTTP {status}"
+            self.tokens[user] = json.loads(text)["access_token"]
+        return self.tokens[user]
+
+    def request(
+        self, method: str, path: str, *, user: str | None = None, body: Any = None
+    ) -> tuple[int, str]:
+        headers = {"Accept": "application/json"}
+        if user is not None:
+            headers["Authorization"] = f"Bearer {self.token(user)}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(  # noqa: S310 - our own loopback URL
+            self.url + path, data=data, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:  # noqa: S310 - loopback
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        self.bodies.append(text)
+        return status, text
+
+    def get_json(self, path: str, *, user: str = "admin") -> Any:
+        status, text = self.request("GET", path, user=user)
+        assert status == 200, f"GET {path} as {user}: HTTP {status}: {text[:300]}"
+        return json.loads(text)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _default_signals() -> None:
+    """In the child before exec: a shell or CI runner may have left SIGINT/SIGTERM ignored,
+    and an ignored SIGTERM would make the server unstoppable by the fixture."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group, then SIGKILL what is left after a bounded wait."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # workers that outlived their parent
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+
+
+def airflow_env(home: Path, config: Path, secretbridge_home: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW", "_AIRFLOW", "SECRETBRIDGE_", "PYTEST"))
+    }
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__PARALLELISM="4",
+        AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags"),
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=USERS,
+        AIRFLOW__API__WORKERS="1",
+        # The page reads the config the secrets backend is given; no backend is set
+        # here (the page works without one: it reads the stores through the core).
+        AIRFLOW__SECRETS__BACKEND_KWARGS=json.dumps({"config": str(config)}),
+        SECRETBRIDGE_HOME=str(secretbridge_home),
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    return env
+
+
+def write_config(folder: Path, audit: Path) -> Path:
+    """A local store with the canaries, and a Vault store that is down (not in the chain:
+    it shows in the health table and fails a lookup naming it)."""
+    config = folder / "secretbridge.toml"
+    config.write_text(
+        f"""
+[resolver]
+chain = ["local"]
+
+[stores.local]
+kind = "local"
+path = "{folder / "store.db"}"
+
+[stores.vault-down]
+kind = "vault"
+url = "http://127.0.0.1:{free_port()}"
+token = "root"
+max_attempts = 1
+timeout = 2
+connect_timeout = 1
+
+[audit]
+path = "{audit}"
+"""
+    )
+    warehouse = {
+        "conn_type": "postgres",
+        "host": "warehouse.internal",
+        "login": "secret:variables/wh_login",
+        "password": CANARIES["password"],
+        "schema": "analytics",
+        "port": 5432,
+    }
+    # The local store keeps its key in SECRETBRIDGE_HOME: the server's, set here too.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SECRETBRIDGE_HOME", str(folder))
+        _plant(config, warehouse)
+    return config
+
+
+def _plant(config: Path, warehouse: dict[str, Any]) -> None:
+    with Resolver.from_config(config) as resolver:
+        resolver.store("local").init()  # type: ignore[attr-defined]  # LocalStore
+        resolver.put("connections/warehouse", json.dumps(warehouse))
+        resolver.put("connections/api_http", f"https://svc:{CANARIES['uri']}@api.internal/")
+        resolver.put("connections/api_http", f"https://svc:{CANARIES['uri']}@api2.internal/")
+        resolver.put("variables/wh_login", CANARIES["login"])
+        resolver.put("variables/batch_size", CANARIES["variable"])
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """An Airflow home migrated once for the session (``db migrate`` takes seconds)."""
+    root = tmp_path_factory.mktemp("airflow_ui")
+    home = root / "airflow"
+    (home / "dags").mkdir(parents=True)
+    folder = root / "secretbridge"
+    folder.mkdir()
+    config = write_config(folder, root / "audit.jsonl")
+    env = airflow_env(home, config, folder)
+    subprocess.run(
+        [AIRFLOW, "db", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+        preexec_fn=_default_signals,
+    )
+    return home, env
+
+
+@pytest.fixture(scope="session")
+def airflow(airflow_home: tuple[Path, dict[str, str]]) -> Iterator[Airflow]:
+    home, env = airflow_home
+    port = free_port()
+    log = home / "api-server.log"
+    config = Path(json.loads(env["AIRFLOW__SECRETS__BACKEND_KWARGS"])["config"])
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_default_signals,
+        )
+    server = Airflow(home, env, f"http://127.0.0.1:{port}", config, log)
+    try:
+        _wait_healthy(server, process)
+        _add_db_connections(server)
+        yield server
+    finally:
+        stop_group(process)
+
+
+def _wait_healthy(server: Airflow, process: subprocess.Popen[bytes]) -> None:
+    """Wait until the server answers (a readiness bound, not a timed assertion)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = server.log.read_text(errors="replace")[-3000:]
+            pytest.fail(f"api-server exited with {process.returncode}:\n{tail}")
+        with contextlib.suppress(OSError):
+            url = server.url + "/api/v2/monitor/health"
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        time.sleep(0.5)
+    pytest.fail("api-server did not answer within 180 s:\n" + server.log.read_text()[-3000:])
+
+
+def _add_db_connections(server: Airflow) -> None:
+    """Connections typed into Airflow's own database through its REST API (what the
+    Connections form does): a reference password, a literal one, a malformed one."""
+    rows = [
+        {
+            "connection_id": "pg_ref",
+            "conn_type": "postgres",
+            "host": "db.internal",
+            "login": "etl",
+            "password": "secret:connections/warehouse#password",
+            "extra": json.dumps({"token": "vault://secret/etl#token", "sslmode": "require"}),
+        },
+        {
+            "connection_id": "plain_db",
+            "conn_type": "postgres",
+            "host": "db.internal",
+            "password": DB_LITERAL,
+        },
+        {"connection_id": "bad_ref", "conn_type": "http", "password": MALFORMED},
+    ]
+    for row in rows:
+        status, text = server.request("POST", "/api/v2/connections", user="admin", body=row)
+        assert status == 201, f"adding {row['connection_id']}: HTTP {status}: {text[:300]}"
