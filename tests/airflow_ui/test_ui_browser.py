@@ -29,7 +29,7 @@ def _browser() -> tuple[str, str]:
     if os.environ.get(OPT_OUT) == "1":
         pytest.skip(f"{OPT_OUT}=1: the browser test was opted out of")
     node = shutil.which("node")
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    chromium = shutil.which(os.environ.get("CHROMIUM") or "chromium")
     missing = [
         what
         for what, found in [
