@@ -243,8 +243,12 @@ def _lookup_ref(res: Resolver, kind: str, q: str) -> str:
     if kind == "reference":
         try:
             parsed = res.parse(q)
-        except InvalidReference as error:
-            raise HTTPException(400, f"not a valid reference: {error}") from None
+        except InvalidReference:  # its message quotes the text: not echoed either
+            raise HTTPException(
+                400,
+                "not a valid reference: it starts like one but does not parse "
+                "(secret:NAME[#FIELD] or STORE://PATH[?version=V][#FIELD])",
+            ) from None
         if parsed is None:  # never echoed: a literal may be a value pasted in by mistake
             raise HTTPException(400, "not a reference: write secret:NAME or STORE://PATH")
         return str(parsed)

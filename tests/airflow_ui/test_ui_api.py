@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -153,12 +154,18 @@ def test_lookup_of_variables_references_and_misses(airflow: Airflow) -> None:
     assert down["error"].startswith("StoreUnavailable"), down["error"]
 
 
-def test_lookup_refuses_a_literal_without_echoing_it(airflow: Airflow) -> None:
+def test_lookup_refuses_a_literal_or_a_malformed_reference_without_echoing_it(
+    airflow: Airflow,
+) -> None:
     status, text = airflow.request(
         "GET", f"{PAGE}/api/lookup?kind=reference&q=hunter2-typed-by-hand", user="admin"
     )
     assert status == 400 and "not a reference" in text
     assert "hunter2" not in text
+    query = urllib.parse.urlencode({"kind": "reference", "q": MALFORMED})
+    status, text = airflow.request("GET", f"{PAGE}/api/lookup?{query}", user="admin")
+    assert status == 400 and "does not parse" in text
+    assert "cnry" not in text
 
 
 def test_recent_resolutions_from_the_audit_log(airflow: Airflow) -> None:
