@@ -24,8 +24,10 @@ SCRIPT = HERE / "secrets_page.js"
 OPT_OUT = "SECRETBRIDGE_SKIP_BROWSER_TEST"
 
 
-def _browser() -> tuple[str, str]:
-    """node and chromium, or a failure that says how to get them."""
+@pytest.fixture(scope="session")
+def browser() -> tuple[str, str]:
+    """node and chromium, or a failure that says how to get them (checked before the
+    api-server is started for nothing)."""
     if os.environ.get(OPT_OUT) == "1":
         pytest.skip(f"{OPT_OUT}=1: the browser test was opted out of")
     node = shutil.which("node")
@@ -48,8 +50,10 @@ def _browser() -> tuple[str, str]:
     return node, chromium
 
 
-def test_the_secrets_page_in_airflows_ui(airflow: Airflow, tmp_path: Path) -> None:
-    node, chromium = _browser()
+def test_the_secrets_page_in_airflows_ui(
+    browser: tuple[str, str], airflow: Airflow, tmp_path: Path
+) -> None:
+    node, chromium = browser
     screenshot = tmp_path / "secrets-page.png"
     result = subprocess.run(
         [
