@@ -16,9 +16,7 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -143,7 +141,7 @@ def _names(res: Resolver, namespace: str) -> dict[str, Any]:
             logical = f"{prefix}{row['name']}"
             first = next((s for s in res.chain_for(logical) if s in held[logical]), None)
             row["version"] = version
-            row["shadowed"] = first is not None and first != row["store"]
+            row["shadowed"] = first != row["store"]  # not the copy the chain reads
     rows.sort(key=lambda r: (r["name"], r["shadowed"]))
     return {"items": rows, "errors": errors, "truncated": truncated}
 
@@ -171,34 +169,40 @@ def _reference_fields(res: Resolver, conn: Connection) -> list[dict[str, Any]]:
     return found
 
 
-@contextmanager
-def _metastore() -> Iterator[Any]:
-    from airflow.utils.session import create_session
+def _from_db(db: Any) -> Connection:
+    """An Airflow ORM connection (fields decrypted) as secretbridge's Connection."""
+    return Connection(
+        conn_type=db.conn_type,
+        host=db.host,
+        login=db.login,
+        password=db.password,
+        schema=db.schema,
+        port=db.port,
+        extra=db.extra,
+    )
 
-    with create_session() as session:
-        yield session
 
-
-def _db_connections(res: Resolver) -> list[dict[str, Any]]:
-    """Connections in Airflow's database with at least one reference field."""
+def _db_connections(res: Resolver, conn_id: str | None = None) -> list[dict[str, Any]]:
+    """Connections in Airflow's database (or the one ``conn_id``) with at least one
+    reference field. A row that cannot be read (a wrong Fernet key) says so by type."""
     from airflow.models.connection import Connection as DbConnection
+    from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    rows = []
-    with _metastore() as session:
-        for db in session.scalars(select(DbConnection).order_by(DbConnection.conn_id)):
-            conn = Connection(
-                conn_type=db.conn_type,
-                host=db.host,
-                login=db.login,
-                password=db.password,
-                schema=db.schema,
-                port=db.port,
-                extra=db.extra,
-            )
-            fields = _reference_fields(res, conn)
-            if fields:
-                rows.append({"conn_id": db.conn_id, "conn_type": db.conn_type, "fields": fields})
+    query = select(DbConnection).order_by(DbConnection.conn_id)
+    if conn_id is not None:
+        query = query.where(DbConnection.conn_id == conn_id)
+    rows: list[dict[str, Any]] = []
+    with create_session() as session:
+        for db in session.scalars(query):
+            row = {"conn_id": db.conn_id, "conn_type": db.conn_type}
+            try:
+                fields = _reference_fields(res, _from_db(db))
+            except Exception as error:
+                rows.append({**row, "fields": [], "error": type(error).__name__})
+                continue
+            if fields or conn_id is not None:
+                rows.append({**row, "fields": fields})
     return rows
 
 
@@ -338,8 +342,22 @@ def create_app() -> FastAPI:
         principal = _principal(user)
         where, text = _locate(res, _lookup_ref(res, kind, q.strip()), principal)
         body: dict[str, Any] = {"kind": kind, **where.__dict__}
-        if kind == "connection" and text is not None:
-            body["fields"] = _connection_fields(res, text, where.ref, principal)
+        if kind != "connection":
+            return _json(body)
+        if text is not None:
+            try:
+                conn = Connection.parse(text, ref=where.ref)
+            except SecretBridgeError as error:
+                body["error"] = _failure(error)
+            else:
+                body["fields"] = _locate_fields(res, _reference_fields(res, conn), principal)
+        elif where.error is None:
+            # Not in the stores: Airflow's chain goes on to its database, where the
+            # connection's reference fields resolve through secretbridge.
+            [db] = _db_connections(res, q.strip()) or [None]
+            body["airflow_db"] = db is not None
+            if db is not None:
+                body["fields"] = _locate_fields(res, db["fields"], principal)
         return _json(body)
 
     @api.get("/audit")
@@ -353,14 +371,12 @@ def create_app() -> FastAPI:
     return app
 
 
-def _connection_fields(res: Resolver, text: str, ref: str, principal: str) -> Any:
-    """Where each reference field of a connection from a store resolves."""
-    try:
-        conn = Connection.parse(text, ref=ref)
-    except SecretBridgeError as error:
-        return {"error": _failure(error)}
+def _locate_fields(
+    res: Resolver, fields: list[dict[str, Any]], principal: str
+) -> list[dict[str, Any]]:
+    """Where each reference field of a connection resolves."""
     out = []
-    for field in _reference_fields(res, conn):
+    for field in fields:
         if field["reference"] is not None:
             where, _ = _locate(res, field["reference"], principal)
             field = {**field, **where.__dict__}

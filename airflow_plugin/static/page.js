@@ -106,6 +106,7 @@ function describe(r) {
     ["Reference", r.ref], ["Found", r.found ? "yes" : "no"], ["Served from cache", r.cached ? "yes" : "no"],
     ["Store", r.store], ["Physical name", r.name ?? r.physical], ["Version", r.version],
   ];
+  if (r.airflow_db !== undefined) parts.push(["In Airflow's database", r.airflow_db ? "yes" : "no"]);
   if (r.error) parts.push(["Error", r.error]);
   return parts;
 }

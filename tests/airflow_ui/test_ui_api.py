@@ -154,6 +154,27 @@ def test_lookup_of_variables_references_and_misses(airflow: Airflow) -> None:
     assert down["error"].startswith("StoreUnavailable"), down["error"]
 
 
+def test_lookup_of_a_connection_kept_in_airflows_db(airflow: Airflow) -> None:
+    """Not in the stores: Airflow's chain reaches its database, where pg_ref's reference
+    fields resolve through secretbridge; the page says where each goes."""
+    found = airflow.get_json(f"{PAGE}/api/lookup?kind=connection&q=pg_ref")
+    assert (found["found"], found["airflow_db"], found["error"]) == (False, True, None)
+    fields = {f["field"]: f for f in found["fields"]}
+    assert set(fields) == {"password", "extra.token"}
+    password = fields["password"]
+    assert (password["found"], password["store"], password["physical"]) == (
+        True,
+        "local",
+        "connections/warehouse",
+    )
+    assert fields["extra.token"]["error"].startswith("StoreUnavailable")
+    plain = airflow.get_json(f"{PAGE}/api/lookup?kind=connection&q=plain_db")
+    assert (plain["found"], plain["airflow_db"], plain["fields"]) == (False, True, [])
+    nowhere = airflow.get_json(f"{PAGE}/api/lookup?kind=connection&q=nowhere")
+    assert (nowhere["found"], nowhere["airflow_db"]) == (False, False)
+    assert "fields" not in nowhere
+
+
 def test_lookup_refuses_a_literal_or_a_malformed_reference_without_echoing_it(
     airflow: Airflow,
 ) -> None:
