@@ -31,6 +31,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
 from secretbridge import (
+    ConfigError,
     Connection,
     InvalidReference,
     Reference,
@@ -67,9 +68,16 @@ def config_path() -> str | None:
     override = os.environ.get("AIRFLOW__SECRETS__BACKEND_KWARG__CONFIG")
     if override:
         return override
-    kwargs = conf.getjson("secrets", "backend_kwargs", fallback=None) or {}
-    path = kwargs.get("config") if isinstance(kwargs, dict) else None
-    return path if isinstance(path, str) and path else None
+    try:
+        kwargs = conf.getjson("secrets", "backend_kwargs", fallback=None) or {}
+    except Exception:  # its message quotes the setting, which may hold credentials
+        kwargs = None
+    if not isinstance(kwargs, dict):
+        raise ConfigError("[secrets] backend_kwargs: expected a JSON object")
+    path = kwargs.get("config")
+    if path is not None and not (isinstance(path, str) and path):
+        raise ConfigError("[secrets] backend_kwargs: 'config' must be a file path")
+    return path
 
 
 def resolver() -> Resolver:

@@ -96,15 +96,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _default_signals() -> None:
+def default_signals() -> None:
     """In the child before exec: a shell or CI runner may have left SIGINT/SIGTERM ignored,
     and an ignored SIGTERM would make the server unstoppable by the fixture."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group, then SIGKILL what is left after a bounded wait."""
+def stop_group(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM the process group ``process`` leads (started with start_new_session), then
+    SIGKILL what is left after a bounded wait."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -203,7 +204,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
         check=True,
         capture_output=True,
         timeout=300,
-        preexec_fn=_default_signals,
+        preexec_fn=default_signals,
     )
     return home, env
 
@@ -221,7 +222,7 @@ def airflow(airflow_home: tuple[Path, dict[str, str]]) -> Iterator[Airflow]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_default_signals,
+            preexec_fn=default_signals,
         )
     server = Airflow(home, env, f"http://127.0.0.1:{port}", config, log)
     try:

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CANARIES, DB_LITERAL, MALFORMED, Airflow
+from conftest import CANARIES, DB_LITERAL, MALFORMED, Airflow, default_signals, stop_group
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_the_secrets_page_in_airflows_ui(
 ) -> None:
     node, chromium = browser
     screenshot = tmp_path / "secrets-page.png"
-    result = subprocess.run(
+    process = subprocess.Popen(
         [
             node,
             str(SCRIPT),
@@ -66,13 +66,18 @@ def test_the_secrets_page_in_airflows_ui(
             str(tmp_path / "chromium-profile"),
         ],
         env={**os.environ, "CHROMIUM": chromium},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=240,
-        start_new_session=True,  # chromium's processes go with its group, not ours
+        start_new_session=True,  # node and its chromium in a group of their own
+        preexec_fn=default_signals,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    page = json.loads(result.stdout)
+    try:
+        stdout, stderr = process.communicate(timeout=240)
+    finally:  # whatever happened, no browser outlives the test
+        stop_group(process)
+    assert process.returncode == 0, stderr[-3000:]
+    page = json.loads(stdout)
     print(f"screenshot: {screenshot}")
 
     assert page["url"].startswith(f"{airflow.url}/plugin/"), "shown inside Airflow's UI"
@@ -90,7 +95,7 @@ def test_the_secrets_page_in_airflows_ui(
     assert "airflow-ui:admin" in tables["audit"]
     assert page["banner"] == ""
     for canary in [*CANARIES.values(), DB_LITERAL, MALFORMED]:
-        assert canary not in result.stdout
+        assert canary not in stdout
     assert screenshot.stat().st_size > 20_000, "a screenshot with something on it"
     docs = os.environ.get("SECRETBRIDGE_UPDATE_SCREENSHOT")
     if docs:  # a developer refreshing the README's picture: docs/secrets-page.png

@@ -17,12 +17,15 @@ PROBE = """
 import json
 from secretbridge.airflow import ui
 try:
+    path = ui.config_path()
+except Exception:
+    path = None
+try:
     ui.resolver()
 except Exception as error:
-    got = {"status": error.status_code, "detail": error.detail}
-    print(json.dumps({"path": ui.config_path(), **got}))
+    print(json.dumps({"path": path, "status": error.status_code, "detail": error.detail}))
 else:
-    print(json.dumps({"path": ui.config_path(), "status": 200}))
+    print(json.dumps({"path": path, "status": 200}))
 """
 
 
@@ -56,3 +59,12 @@ def test_a_missing_config_file_is_named(
     missing = tmp_path / "nowhere.toml"
     got = probe({**env, "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"config": str(missing)})})
     assert got["status"] == 503 and str(missing) in str(got["detail"])
+
+
+def test_backend_kwargs_that_are_not_json_are_refused_unquoted(
+    airflow_home: tuple[Path, dict[str, str]],
+) -> None:
+    _, env = airflow_home
+    got = probe({**env, "AIRFLOW__SECRETS__BACKEND_KWARGS": '{"token": "tok-cnry-77f1"'})
+    assert got["status"] == 503 and "[secrets] backend_kwargs" in str(got["detail"])
+    assert "tok-cnry" not in str(got["detail"])
