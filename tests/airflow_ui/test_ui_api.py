@@ -11,7 +11,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from conftest import CANARIES, DB_LITERAL, MALFORMED, Airflow
+from secrets_page_kit import CANARIES, DB_LITERAL, MALFORMED, Airflow
 
 pytestmark = pytest.mark.slow
 

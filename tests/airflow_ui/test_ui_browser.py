@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CANARIES, DB_LITERAL, MALFORMED, Airflow, default_signals, stop_group
+from secrets_page_kit import CANARIES, DB_LITERAL, MALFORMED, Airflow, default_signals, stop_group
 
 pytestmark = pytest.mark.slow
 

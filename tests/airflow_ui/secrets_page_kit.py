@@ -1,0 +1,109 @@
+"""What the Secrets page's tests share (a module of its own: test modules import it,
+never ``conftest``): the canaries, the api-server handle, process-group helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+AIRFLOW = str(BIN / "airflow")
+
+# Values planted in the store (and one typed into Airflow's DB): none may leave it.
+CANARIES = {
+    "password": "cnry-ui-password-5f0b",  # warehouse's password (JSON connection)
+    "login": "cnry-ui-login-91ce",  # variables/wh_login, referenced as warehouse's login
+    "variable": "cnry-ui-variable-27aa",  # variables/batch_size
+    "uri": "cnry-ui-uri-pw-c3d8",  # the password inside connections/api_http's URI
+}
+DB_LITERAL = "cnry-ui-db-literal-7d15"  # a password typed into Airflow's DB as a literal
+MALFORMED = "secret:oops cnry-ui-malformed-40e2"  # starts like a reference, does not parse
+
+USERS = "admin:admin,viewer:viewer"
+
+
+@dataclass
+class Airflow:
+    """The api-server under test and what a test needs to talk to it."""
+
+    home: Path
+    env: dict[str, str]
+    url: str
+    config: Path
+    log: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+    bodies: list[str] = field(default_factory=list)  # every response body seen
+
+    def passwords(self) -> dict[str, str]:
+        path = self.home / "simple_auth_manager_passwords.json.generated"
+        return dict(json.loads(path.read_text()))
+
+    def token(self, user: str) -> str:
+        if user not in self.tokens:
+            body = {"username": user, "password": self.passwords()[user]}
+            status, text = self.request("POST", "/auth/token", body=body)
+            assert status == 201, f"token for {user}: HTTP {status}"
+            self.tokens[user] = json.loads(text)["access_token"]
+        return self.tokens[user]
+
+    def request(
+        self, method: str, path: str, *, user: str | None = None, body: Any = None
+    ) -> tuple[int, str]:
+        headers = {"Accept": "application/json"}
+        if user is not None:
+            headers["Authorization"] = f"Bearer {self.token(user)}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(  # noqa: S310 - our own loopback URL
+            self.url + path, data=data, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:  # noqa: S310 - loopback
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        self.bodies.append(text)
+        return status, text
+
+    def get_json(self, path: str, *, user: str = "admin") -> Any:
+        status, text = self.request("GET", path, user=user)
+        assert status == 200, f"GET {path} as {user}: HTTP {status}: {text[:300]}"
+        return json.loads(text)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def default_signals() -> None:
+    """In the child before exec: a shell or CI runner may have left SIGINT/SIGTERM ignored,
+    and an ignored SIGTERM would make the server unstoppable by the fixture."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def stop_group(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM the process group ``process`` leads (started with start_new_session), then
+    SIGKILL what is left after a bounded wait."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # workers that outlived their parent
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
