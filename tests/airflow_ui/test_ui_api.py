@@ -19,17 +19,27 @@ ENDPOINTS = ["/api/names", "/api/db-connections", "/api/stores", "/api/audit"]
 PAGE = "/secretbridge"
 
 
-def test_importing_the_plugin_imports_no_fastapi() -> None:
-    """Every Airflow process imports the plugin module: it must not pull FastAPI in."""
+def test_loading_airflows_plugins_imports_no_fastapi(
+    airflow_home: tuple[Path, dict[str, str]],
+) -> None:
+    """Every Airflow process loads the plugins (a task process, the scheduler): ours is
+    imported from its entry point, and neither FastAPI nor the app comes with it."""
     code = (
-        "import sys, secretbridge.airflow.plugin as p\n"
+        "import sys\n"
+        "from airflow import plugins_manager as m\n"
+        "m.ensure_plugins_loaded(); m.integrate_macros_plugins()\n"
+        "m.get_timetables_plugins(); m.get_operator_extra_links()\n"
+        "loaded = 'secretbridge.airflow.plugin' in sys.modules\n"
         "web = sorted(m for m in sys.modules if m.split('.')[0] in {'fastapi', 'starlette'})\n"
-        "print(web, repr(p.SecretbridgePlugin.fastapi_apps))\n"
+        "from secretbridge.airflow.plugin import SecretbridgePlugin as P\n"
+        "print(loaded, web, repr(P.fastapi_apps))\n"
     )
+    _, env = airflow_home
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    ).stdout
-    assert out.strip() == "[] <secretbridge fastapi_apps (lazy)>"
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "True [] <secretbridge fastapi_apps (lazy)>"
 
 
 def test_the_api_server_mounts_the_app_and_lists_the_nav_entry(airflow: Airflow) -> None:
