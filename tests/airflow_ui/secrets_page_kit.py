@@ -57,11 +57,20 @@ class Airflow:
         return self.tokens[user]
 
     def request(
-        self, method: str, path: str, *, user: str | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        user: str | None = None,
+        body: Any = None,
+        token: str | None = None,
     ) -> tuple[int, str]:
+        """``user``'s token, else ``token`` as given, else anonymous."""
         headers = {"Accept": "application/json"}
         if user is not None:
-            headers["Authorization"] = f"Bearer {self.token(user)}"
+            token = self.token(user)
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         data = None
         if body is not None:
             data = json.dumps(body).encode()

@@ -67,6 +67,12 @@ def test_anonymous_gets_401(airflow: Airflow, path: str) -> None:
     assert status == 401
 
 
+def test_a_forged_token_gets_403(airflow: Airflow) -> None:
+    forged = airflow.token("admin")[:-4] + "AAAA"  # the signature no longer matches
+    for path in [f"{PAGE}/", f"{PAGE}/api/names"]:
+        assert airflow.request("GET", path, token=forged)[0] == 403
+
+
 @pytest.mark.parametrize("path", [PAGE + e for e in [*ENDPOINTS, "/api/lookup?q=warehouse"]])
 def test_a_user_without_connection_read_gets_403(airflow: Airflow, path: str) -> None:
     """SimpleAuthManager gives connection and variable reads to the op role and up; a
