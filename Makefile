@@ -27,7 +27,13 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 
-pytest: $(VENV)/.synced  ## every test: unit, cli, stores over the wire, contract, e2e
+# playwright-core (npm) drives Debian's chromium in the Secrets page's browser test.
+BROWSER_KIT := tests/airflow_ui/browser
+$(BROWSER_KIT)/node_modules/.installed: $(BROWSER_KIT)/package-lock.json
+	npm ci --prefix $(BROWSER_KIT) --no-audit --no-fund
+	@touch $@
+
+pytest: $(VENV)/.synced $(BROWSER_KIT)/node_modules/.installed  ## every test: unit, cli, stores, contract, airflow, e2e
 	$(BIN)/pytest
 
 unit: $(VENV)/.synced  ## only the tests that need no server (seconds)
