@@ -279,17 +279,20 @@ def _mask(value: str | None) -> None:
 
 
 def _mask_connection(conn: Connection, references: set[str]) -> None:
+    """The password, the whole extra, and every field that came from a reference (login
+    and host too, which Airflow itself does not mask), each registered once."""
     if not _in_task_process():
         return
-    _mask(conn.password)
-    _mask(conn.extra)
     extra = conn.extra_dejson
-    for field in references:
+    values = [conn.password, conn.extra]
+    for field in sorted(references):
         if field.startswith("extra."):
             value = extra.get(field[len("extra.") :])
-            _mask(value if isinstance(value, str) else None)
+            values.append(value if isinstance(value, str) else None)
         else:
-            _mask(getattr(conn, field, None))
+            values.append(getattr(conn, field, None))
+    for value in dict.fromkeys(values):
+        _mask(value)
 
 
 def _read_orchestrator(conn_id: str, team_name: str | None, server_chain: bool) -> Any:
