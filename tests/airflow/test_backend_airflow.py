@@ -38,6 +38,23 @@ def test_dags_test_tasks_receive_every_kind_of_value(airflow_home: AirflowHome) 
     assert_no_canary(result.stdout)  # nothing of ours logs a value (dags test masks nothing)
 
 
+def test_workers_alone_resolve_references_in_airflows_own_connection(
+    airflow_home: AirflowHome,
+) -> None:
+    """The backend on task processes only (``[workers]``): the API server hands over
+    ``sb_db`` as stored, its password a reference, and the task process resolves it."""
+    result = airflow_home.airflow(
+        "tasks", "test", "secretbridge_demo", "db_connection",
+        SB_EXPECT=json.dumps({"db.password": EXPECT["db.password"]}),
+        AIRFLOW__SECRETS__BACKEND=None,
+        AIRFLOW__SECRETS__BACKEND_KWARG__CONFIG=None,
+        AIRFLOW__WORKERS__SECRETS_BACKEND=BACKEND,
+        AIRFLOW__WORKERS__SECRETS_BACKEND_KWARG__CONFIG=str(airflow_home.config),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert task_lines(result.stdout) == ["SB-OK db.password"]
+
+
 def test_connections_get_shows_what_the_backend_resolved(airflow_home: AirflowHome) -> None:
     stored = airflow_home.airflow("connections", "get", "sb_json", "-o", "json")
     assert stored.returncode == 0, stored.stdout[-3000:]
