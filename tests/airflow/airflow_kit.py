@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -142,3 +143,50 @@ class AirflowHome:
         other.home.mkdir(parents=True)
         shutil.copy(self.pristine_db, other.home / "airflow.db")
         return other
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Servers:
+    """Airflow's long-running processes, each in its own process group with its output in
+    ``logs/NAME.out``; stopped by group (SIGTERM, then SIGKILL after a bounded wait)."""
+
+    def __init__(self, airflow_home: AirflowHome, env: Mapping[str, str]) -> None:
+        self.home = airflow_home
+        self.env = dict(env)
+        self.logs = airflow_home.root / "server-logs"
+        self.logs.mkdir(exist_ok=True)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, *args: str) -> None:
+        with (self.logs / f"{name}.out").open("wb") as out:
+            self.processes[name] = subprocess.Popen(
+                [str(AIRFLOW), *args],
+                env=self.env,
+                cwd=self.home.root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_reset_signals,  # only signal calls: safe between fork and exec
+            )
+
+    def check_running(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                tail = (self.logs / f"{name}.out").read_text(errors="replace")[-3000:]
+                raise AssertionError(f"airflow {name} exited with {process.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=20)
+            with contextlib.suppress(ProcessLookupError):  # the group, stragglers included
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
