@@ -81,3 +81,22 @@ def secretbridge_outage() -> None:
 
 secretbridge_demo()
 secretbridge_outage()
+
+
+@dag(dag_id="secretbridge_remote", schedule=None, start_date=datetime(2026, 1, 1), catchup=False)
+def secretbridge_remote() -> None:
+    """Secrets kept for Airflow's official AWS backend (moto) and in Vault (OpenBao)."""
+
+    @task
+    def remote_values() -> None:
+        conn = Connection.get("sb_aws")  # AWS Secrets Manager, its password a vault:// reference
+        _check("aws.password", conn.password)
+        assert (conn.host, conn.login) == ("aws-kept.internal", "aws-user")
+        conn = Connection.get("sb_vault")  # a Vault KV v2 object whose keys are the fields
+        _check("vault.password", conn.password)
+        _check("aws.variable", Variable.get("sb_remote_var"))
+
+    remote_values()
+
+
+secretbridge_remote()
