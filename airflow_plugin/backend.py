@@ -234,11 +234,13 @@ def _describe(what: str, error: SecretBridgeError) -> str:
 
 
 def _get_or_none(resolver: Resolver, ref: str) -> Any:
-    from secretbridge import SecretNotFound
+    """The secret a name of ours holds, or None: not found, or an id that no logical name
+    can spell (``a//b``, whitespace), so that no store can hold it either."""
+    from secretbridge import InvalidReference, SecretNotFound
 
     try:
         return resolver.get(ref)
-    except SecretNotFound:
+    except (SecretNotFound, InvalidReference):
         return None
 
 

@@ -117,6 +117,7 @@ def test_connections_variables_and_config_map_to_logical_names(backend: Any) -> 
     assert backend.get_conn_value("absent") is None
     assert backend.get_variable("absent") is None
     assert backend.get_config("absent/key") is None
+    assert backend.get_conn_value("no such//id") is None  # no store can hold it: a miss
 
 
 def test_a_team_name_is_tried_before_the_shared_one(backend: Any) -> None:
