@@ -50,6 +50,7 @@ log = logging.getLogger("secretbridge.airflow")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+_OUR_PATHS = frozenset({"secretbridge.airflow.SecretsBackend", f"{__name__}.SecretsBackend"})
 
 
 class SecretsBackend(BaseSecretsBackend):
@@ -147,7 +148,10 @@ class SecretsBackend(BaseSecretsBackend):
         """
         if f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ:
             return None
-        kept = _read_orchestrator(conn_id, team_name, self._in_server_chain())
+        server_chain = self._in_server_chain()
+        if server_chain and _serving_tasks_that_resolve():
+            return None  # Airflow's connection goes to the task as stored; the task resolves
+        kept = _read_orchestrator(conn_id, team_name, server_chain)
         if kept is None:
             return None
         from secretbridge import Connection
@@ -295,6 +299,23 @@ def _mask_connection(conn: Connection, references: set[str]) -> None:
             values.append(getattr(conn, field, None))
     for value in dict.fromkeys(values):
         _mask(value)
+
+
+def _serving_tasks_that_resolve() -> bool:
+    """True in a process that serves the Execution API (the API server; ``airflow dags
+    test`` in-process) when this Airflow's task processes run this backend too
+    (``[workers] secrets_backend``, else ``[secrets] backend``). Those tasks resolve the
+    references of Airflow's own connections themselves, and mask each field that came
+    from one: resolved here, they would reach the task as plain values it cannot tell
+    from literals (a login or host would go unmasked)."""
+    if "airflow.api_fastapi.execution_api.app" not in sys.modules:
+        return False  # the CLI, the scheduler: resolve here
+    from airflow.configuration import conf
+
+    workers = conf.get("workers", "secrets_backend", fallback="") or conf.get(
+        "secrets", "backend", fallback=""
+    )
+    return workers.strip() in _OUR_PATHS
 
 
 def _read_orchestrator(conn_id: str, team_name: str | None, server_chain: bool) -> Any:

@@ -14,6 +14,7 @@ from airflow_kit import AirflowHome, digest
 VALUES = {
     "password": "canary-af-pw-91c2",
     "login": "canary-af-login-5d70",
+    "db_login": "canary-af-dblogin-4e1b",
     "token": "canary-af-token-2be8",
     "uri_password": "canary-af-uri-7f13",
     "variable": "canary-af-var-c4a9",
@@ -25,6 +26,7 @@ SECRETS: dict[str, str | dict[str, object]] = {
     "db/warehouse": {
         "password": VALUES["password"],
         "login": VALUES["login"],
+        "db_login": VALUES["db_login"],
         "token": VALUES["token"],
     },
     "connections/sb_json": {

@@ -1,7 +1,8 @@
 """A scheduler-run task (api-server, scheduler and dag-processor on 127.0.0.1,
-LocalExecutor, parallelism 4) writes its resolved password, a reference-resolved login
-and a variable to its log through every channel: the log shows them masked, and no file
-under AIRFLOW_HOME (task logs, the metadata database, the rest) holds any of them."""
+LocalExecutor, parallelism 4) writes its resolved password, reference-resolved logins
+(one of them of a connection in Airflow's database) and a variable to its log through
+every channel: the log shows them masked, and no file under AIRFLOW_HOME (task logs, the
+metadata database, the rest) holds any of them."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from conftest import CONFIG, SECRETS, VALUES
 
 pytestmark = pytest.mark.slow
 
-LEAKED = {label: VALUES[label] for label in ("password", "login", "variable")}
+LEAKED = {label: VALUES[label] for label in ("password", "login", "variable", "db_login")}
 
 
 def wait_for(what: str, servers: Servers, probe: Callable[[], object], limit: float) -> object:
@@ -47,6 +48,12 @@ def test_a_scheduler_run_task_log_and_airflow_home_hold_no_resolved_value(
     home = airflow_base.clone(tmp_path / "root")
     home.config.write_text(CONFIG)
     home.put(SECRETS)
+    added = home.airflow(
+        "connections", "add", "sb_db", "--conn-type", "generic", "--conn-host", "db.internal",
+        "--conn-login", "secret:db/warehouse#db_login",
+        "--conn-password", "secret:db/warehouse#password",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout[-3000:]
     port = free_port()
     overrides = {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

@@ -1,5 +1,6 @@
-"""``secretbridge_leak``: a scheduler-run task that writes its resolved password, a login
-that came from a reference and a variable through every channel a task log takes
+"""``secretbridge_leak``: a scheduler-run task that writes its resolved password, logins
+that came from references (in a stored connection and in one of Airflow's database) and
+a variable through every channel a task log takes
 (``print``, stderr, stdlib logging, the task logger). Its log must show none of them."""
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ def secretbridge_leak() -> None:
     @task(retries=0)
     def write_everything() -> None:
         conn = Connection.get("sb_json")
+        kept = Connection.get("sb_db")  # in Airflow's database, its login a reference
         values = {
             "password": conn.password,
             "login": conn.login,
             "variable": Variable.get("sb_var"),
+            "db_login": kept.login,
         }
         expected = json.loads(os.environ["SB_EXPECT"])
         for label, value in values.items():
