@@ -85,17 +85,24 @@ class SecretsBackend(BaseSecretsBackend):
     def get_conn_value(self, conn_id: str, team_name: str | None = None) -> str | None:
         """The connection as Airflow JSON, its reference fields resolved; None if no
         store holds it."""
+        if _team_blind():
+            return None
         found = self._store_connection(conn_id, team_name)
         return None if found is None else found.to_json()
 
     def get_connection(self, conn_id: str, team_name: str | None = None) -> Any:
         """From the stores, else Airflow's own connection with its references resolved."""
+        if _team_blind():
+            return None
         found = self._store_connection(conn_id, team_name)
         if found is not None:
             return self.deserialize_connection(conn_id=conn_id, value=found.to_json())
         return self._orchestrator_connection(conn_id, team_name)
 
     def get_variable(self, key: str, team_name: str | None = None) -> str | None:
+        if _team_blind():
+            return None
+
         def lookup(resolver: Resolver) -> str | None:
             names = self._names(resolver.config.namespaces.variables, key, team_name)
             for name in names:
@@ -275,6 +282,20 @@ def _in_task_process() -> bool:
     return getattr(runner, "SUPERVISOR_COMMS", None) is not None
 
 
+def _team_blind() -> bool:
+    """True in a task process of a multi-team Airflow: Airflow does not tell a task
+    process's backend its team, so connections and variables are left to the API server,
+    which looks them up with the task's team (``teams/<team>/...`` first); answering here
+    would hand a team's task the shared secret instead of its team's."""
+    if not _in_task_process():
+        return False
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # pragma: no cover - an Airflow without the Task SDK's config
+        from airflow.configuration import conf
+    return bool(conf.getboolean("core", "multi_team", fallback=False))
+
+
 def _mask(value: str | None) -> None:
     """Register a value with the task's log masking; never in a server process, where
     the masker's pattern grows (and is rebuilt) with every secret for the process's life."""
@@ -311,6 +332,9 @@ def _serving_tasks_that_resolve() -> bool:
     if "airflow.api_fastapi.execution_api.app" not in sys.modules:
         return False  # the CLI, the scheduler: resolve here
     from airflow.configuration import conf
+
+    if conf.getboolean("core", "multi_team", fallback=False):
+        return False  # tasks leave it to the API server, which knows their team
 
     workers = conf.get("workers", "secrets_backend", fallback="") or conf.get(
         "secrets", "backend", fallback=""

@@ -100,3 +100,17 @@ def secretbridge_remote() -> None:
 
 
 secretbridge_remote()
+
+
+@dag(dag_id="secretbridge_team", schedule=None, start_date=datetime(2026, 1, 1), catchup=False)
+def secretbridge_team() -> None:
+    """Multi-team mode: ``sb_team`` exists for team red and as a shared secret."""
+
+    @task
+    def team_value() -> None:
+        print(f"SB-TEAM host={Connection.get('sb_team').host}")
+
+    team_value()
+
+
+secretbridge_team()
