@@ -27,26 +27,28 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 try:  # the Task SDK's base serves every process, workers without airflow-core included
     from airflow.sdk.bases.secrets_backend import BaseSecretsBackend
 except ImportError:  # pragma: no cover - an Airflow without the Task SDK
-    from airflow.secrets import BaseSecretsBackend
+    from airflow.secrets import BaseSecretsBackend  # type: ignore[assignment]
 
 try:
     from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
 except ImportError:  # pragma: no cover
-    from airflow.exceptions import (  # type: ignore[attr-defined,no-redef]
+    from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowSecretsBackendAccessDenied,
     )
 
 if TYPE_CHECKING:
-    from secretbridge import Connection, Resolver, SecretBridgeError
+    from secretbridge import Connection, Resolver, Secret, SecretBridgeError
 
 __all__ = ["SecretsBackend"]
 
 log = logging.getLogger("secretbridge.airflow")
+T = TypeVar("T")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -204,7 +206,7 @@ class SecretsBackend(BaseSecretsBackend):
         names = [f"teams/{team_name}/{shared}", shared] if team_name else [shared]
         return [format_reference(Reference(name)) for name in names]
 
-    def _guarded(self, what: str, lookup: Any) -> Any:
+    def _guarded(self, what: str, lookup: Callable[[Resolver], T | None]) -> T | None:
         """Run ``lookup(resolver)``: a secretbridge failure becomes the one exception that
         stops Airflow's chain (or, with fall_through, one log line and None)."""
         from secretbridge import ConfigError, SecretBridgeError, shared_resolver
@@ -244,7 +246,7 @@ def _describe(what: str, error: SecretBridgeError) -> str:
     return f"secretbridge could not resolve {what}: {type(error).__name__}: {error}"
 
 
-def _get_or_none(resolver: Resolver, ref: str) -> Any:
+def _get_or_none(resolver: Resolver, ref: str) -> Secret | None:
     """The secret a name of ours holds, or None: not found, or an id that no logical name
     can spell (``a//b``, whitespace), so that no store can hold it either."""
     from secretbridge import InvalidReference, SecretNotFound
