@@ -370,7 +370,15 @@ class Resolver:
         """
         secret = self.get(ref, principal=principal)
         conn = Connection.parse(secret.reveal(), ref=secret.ref)
-        return conn.map_fields(partial(self._connection_field, secret.ref, principal))
+        return self.resolve_fields(conn, ref=secret.ref, principal=principal)
+
+    def resolve_fields(
+        self, conn: Connection, *, ref: str | None = None, principal: str | None = None
+    ) -> Connection:
+        """``conn`` with its reference fields resolved, as :meth:`connection` does for a
+        connection kept in a store; for a connection kept elsewhere (an orchestrator's
+        own database). ``ref`` names the connection in errors."""
+        return conn.map_fields(partial(self._connection_field, ref, principal))
 
     def _connection_field(
         self, conn_ref: str | None, principal: str | None, field: str, text: str

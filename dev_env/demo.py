@@ -109,7 +109,71 @@ def main() -> None:
         run_cli("resolve", "connections/warehouse#password")
         run_cli("ls", "connections/")
         run_cli("doctor")
+
+        say("7. An Airflow task resolves connections through secretbridge's backend")
+        airflow_task(home)
         print("\nDone. The temporary home is removed; nothing was written anywhere else.")
+
+
+AIRFLOW_DAG = """\
+from datetime import datetime
+
+from airflow.sdk import Connection, dag, task
+
+
+@dag(dag_id="secretbridge_demo", schedule=None, start_date=datetime(2026, 1, 1))
+def secretbridge_demo():
+    @task
+    def connect():
+        for conn_id in ("warehouse", "reporting"):
+            c = Connection.get(conn_id)
+            # `airflow dags test` masks nothing, so the task shows only the password's length.
+            hidden = f"<{len(c.password)} characters>"
+            print(f"DEMO {conn_id:9} -> {c.conn_type}://{c.login}:{hidden}@{c.host}")
+
+    connect()
+
+
+secretbridge_demo()
+"""
+
+
+def airflow_task(home: Path) -> None:
+    """A throw-away Airflow home (SQLite): the backend configured by environment, a
+    connection in Airflow's own database whose password is a reference, and one task run
+    with ``airflow dags test``."""
+    airflow = Path(sys.executable).with_name("airflow")
+    if not airflow.exists():
+        print("   (Airflow is not installed here: pip install 'secretbridge[airflow]')")
+        return
+    (home / "dags").mkdir()
+    (home / "dags" / "secretbridge_demo.py").write_text(AIRFLOW_DAG)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")},
+        "AIRFLOW_HOME": str(home / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__SECRETS__BACKEND": "secretbridge.airflow.SecretsBackend",  # $SECRETBRIDGE_CONFIG
+    }
+    steps = [
+        ("db", "migrate"),
+        ("connections", "add", "reporting", "--conn-type", "generic", "--conn-host",
+         "reports.internal", "--conn-login", "reporter", "--conn-password",
+         "secret:connections/warehouse#password"),
+        ("dags", "test", "secretbridge_demo"),
+    ]  # fmt: skip
+    for args in steps:
+        print(f"   $ airflow {' '.join(args)}")
+        done = subprocess.run(
+            [str(airflow), *args], env=env, capture_output=True, text=True, check=False,
+            timeout=300, start_new_session=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            print(textwrap.indent((done.stdout + done.stderr)[-3000:], "     "))
+            sys.exit(f"demo step failed: airflow {' '.join(args)} exited {done.returncode}")
+    for line in done.stdout.splitlines():
+        if line.startswith("DEMO "):
+            print(f"     {line[5:]}")
 
 
 def describe(label: str, ref: str, secret: object) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from resolver_kit import MemoryStore, Recorder, UnbatchedMemoryStore, make, over
 from secretbridge import (
     AccessDenied,
     ConfigError,
+    Connection,
     InvalidReference,
     Reference,
     Resolver,
@@ -324,6 +325,18 @@ def test_a_literal_connection_field_that_merely_mentions_a_scheme_is_kept() -> N
     conn = json.dumps({"conn_type": "x", "password": "pw secret: and vault:// inside"})
     resolver = over(MemoryStore("store", {"connections/c": conn}))
     assert resolver.connection("secret:connections/c").password == "pw secret: and vault:// inside"
+
+
+def test_resolve_fields_resolves_a_connection_kept_outside_the_stores() -> None:
+    """An orchestrator's own connection (Airflow's metastore) may hold references too."""
+    resolver = over(MemoryStore("store", {"pg": json.dumps({"pw": CANARY})}))
+    kept = Connection(conn_type="postgres", login="etl", password="secret:pg#pw")
+    resolved = resolver.resolve_fields(kept, ref="airflow-db:pg")
+    assert (resolved.login, resolved.password) == ("etl", CANARY)
+    broken = Connection(conn_type="postgres", password="secret:pg#nope")
+    with pytest.raises(SecretNotFound) as caught:
+        resolver.resolve_fields(broken, ref="airflow-db:pg")
+    assert "field 'password'" in str(caught.value) and caught.value.ref == "airflow-db:pg"
 
 
 # ------------------------------------------------------------------ writes
