@@ -41,6 +41,7 @@ from secretbridge import (
     format_reference,
     shared_resolver,
 )
+from secretbridge.audit import JsonLinesAudit
 
 log = logging.getLogger(__name__)
 
@@ -270,8 +271,8 @@ def _lookup_ref(res: Resolver, kind: str, q: str) -> str:
 
 
 def _audit_path(res: Resolver) -> Path | None:
-    audit = res.config.audit
-    return None if audit is None else res.config.base_dir / Path(audit.path).expanduser()
+    """The file of the resolver's own ``[audit]`` log, if it keeps one."""
+    return res.audit.path if isinstance(res.audit, JsonLinesAudit) else None
 
 
 def _recent_audit(path: Path, limit: int) -> list[dict[str, Any]]:
