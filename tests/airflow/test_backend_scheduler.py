@@ -156,3 +156,33 @@ def test_in_multi_team_mode_a_teams_task_gets_its_teams_secret(
     log = task_logs[0].read_text(errors="replace")
     assert state == ["success"], log[-4000:]
     assert "SB-TEAM host=red-host" in log
+
+
+def test_a_broken_config_does_not_stop_the_scheduler_from_starting(
+    airflow_base: AirflowHome, tmp_path: Path
+) -> None:
+    """Airflow builds the backend at import in every process: with a config that does not
+    parse, the scheduler still starts and heartbeats (a lookup would fail, one line)."""
+    home = airflow_base.clone(tmp_path / "root")
+    home.config.write_text("[stores.local\nkind = 'local'\n")
+    servers = Servers(home, home.env())
+    db = home.home / "airflow.db"
+    try:
+        servers.start("scheduler", "scheduler", "--skip-serve-logs")
+        wait_for(
+            "scheduler heartbeat",
+            servers,
+            lambda: query(
+                db,
+                "select 1 from job where job_type = ? and state = ? "
+                "and latest_heartbeat > start_date",
+                "SchedulerJob",
+                "running",
+            ),
+            limit=120,
+        )
+        servers.check_running()
+    finally:
+        servers.stop()
+    output = (servers.logs / "scheduler.out").read_text(errors="replace")
+    assert "Traceback" not in output, output[-3000:]
