@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from secretbridge import Connection, shared_resolver
+from secretbridge import Connection, MissingDependency, shared_resolver
 from secretbridge.cli import exit_on_error
 
 from .migrate import FIELDS, Migration, Options, Outcome, summary
@@ -87,10 +87,16 @@ def migrate(
 
 
 def _run(migration: Migration, connections: bool, variables: bool) -> Iterator[Outcome]:
-    from airflow.models import Connection as AirflowConnection
-    from airflow.models import Variable
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
+    try:
+        from airflow.models import Connection as AirflowConnection
+        from airflow.models import Variable
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+    except ImportError as error:
+        raise MissingDependency(
+            f"secretbridge airflow needs Airflow in this environment ({error}); "
+            "install it with: pip install 'secretbridge[airflow]'"
+        ) from None
 
     with create_session() as session:
         if connections:

@@ -117,7 +117,9 @@ class Migration:
                     return outcome.done(action, "kept", "no literal password or extra value")
                 if copies is not None:
                     extra_name = f"{name}/extra"
-                    self._copy(extra_name, self._physical(extra_name), copies, _same_json)
+                    extra_physical = self._physical(extra_name)
+                    part = f" as {extra_physical!r}"
+                    self._copy(extra_name, extra_physical, copies, _same_json, part)
                 if not self.options.apply:
                     return outcome.done(action, "would-replace")
                 self._verify_references(conn, password, extra)
@@ -222,20 +224,30 @@ class Migration:
         except InvalidReference as error:
             raise _Refused("refused", error.message) from None
 
-    def _copy(self, name: str, physical: str, value: str, same: Callable[[str, str], bool]) -> str:
+    def _copy(
+        self,
+        name: str,
+        physical: str,
+        value: str,
+        same: Callable[[str, str], bool],
+        part: str = "",
+    ) -> str:
         """Write ``value`` unless the store already holds the same; read it back. Returns
-        the action; raises _Refused for a conflict or a read-back that differs."""
+        the action; raises _Refused for a conflict or a read-back that differs. ``part``
+        names a secret other than the item's own in those messages."""
         existing = self._read(physical)
         if existing is not None and same(existing, value):
             return "unchanged"
         if existing is not None and not self.options.overwrite:
-            raise _Refused("conflict", "the store holds another value; --overwrite replaces it")
+            raise _Refused(
+                "conflict", f"the store holds another value{part}; --overwrite replaces it"
+            )
         if not self.options.apply:
             return "would-overwrite" if existing is not None else "would-copy"
         self.resolver.put(name, value, store=self.target.name)
         back = self._read(physical)
         if back is None or not same(back, value):
-            raise _Refused("read-back failed", "the store did not return what was written")
+            raise _Refused("read-back failed", f"the store did not return what was written{part}")
         return "overwritten" if existing is not None else "copied"
 
     def _read(self, physical: str) -> str | None:

@@ -6,14 +6,17 @@ metastore and the store checked afterwards. Every output is searched for the can
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from conftest import CANARIES, CONNECTIONS, VARIABLES, Setup
 from plugins import install_distribution
 
-from secretbridge import Connection, Resolver
+from secretbridge import Connection, Resolver, close_shared_resolvers
+from secretbridge.cli import cli
 
 LIAR = '''
 from secretbridge.stores.local import LocalStore
@@ -225,3 +228,29 @@ def test_references_the_chain_would_not_find_are_not_written(setup: Setup, tmp_p
         "(the reference for field 'password' does not resolve (SecretNotFound))"
     )
     assert setup.metastore.snapshot() == before
+
+
+def test_a_conflict_on_the_extras_copy_keeps_the_connection(setup: Setup) -> None:
+    with setup.resolver() as resolver:
+        resolver.put("connections/api_json/extra", '{"token": "another"}')
+    before = setup.metastore.snapshot()
+    out = setup.migrate("--store", "local", "--apply", "--replace-with-references", code=1)
+    assert lines_for(out)["connection api_json"].endswith(
+        "metastore: kept (the store holds another value as 'connections/api_json/extra'; "
+        "--overwrite replaces it)"
+    )
+    assert setup.metastore.connections()["api_json"] == before[0]["api_json"]
+
+
+def test_without_airflow_the_command_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "airflow", None)  # import airflow raises ImportError
+    monkeypatch.setenv("SECRETBRIDGE_HOME", str(tmp_path))
+    try:
+        result = CliRunner().invoke(cli, ["airflow", "migrate", "--store", "local"])
+    finally:
+        close_shared_resolvers()
+    assert result.exit_code == 2
+    assert result.output.startswith("secretbridge: error: secretbridge airflow needs Airflow")
+    assert "pip install 'secretbridge[airflow]'" in result.output
