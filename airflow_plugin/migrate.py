@@ -31,6 +31,7 @@ from secretbridge import (
     InvalidSecretValue,
     Reference,
     Resolver,
+    Secret,
     SecretNotFound,
     format_reference,
 )
@@ -106,9 +107,15 @@ class Migration:
         try:
             outcome.physical = self._physical(name)
             if self._is_replaced_form(name, conn):
-                return outcome.done(
-                    "already migrated", "kept", "the metastore holds references to the store"
-                )
+                if not self.options.delete:
+                    return outcome.done(
+                        "already migrated", "kept", "the metastore holds references to the store"
+                    )
+                if not self.options.apply:
+                    return outcome.done("already migrated", "would-delete")
+                self._check_resolvable(conn)
+                delete()
+                return outcome.done("already migrated", "deleted")
             action = self._copy(name, outcome.physical, conn.to_json(), _same_connection)
             outcome.action = action
             if self.options.replace_with_references:
@@ -179,21 +186,32 @@ class Migration:
         new_extra = json.loads(extra) if extra else {}
         pairs += [(f"extra.{k}", new_extra.get(k), v) for k, v in conn.extra_dejson.items()]
         for field, new, old in pairs:
-            if new == old or not isinstance(new, str):
-                continue
-            try:
-                resolved = self.resolver.get(new)
-            except (SecretNotFound, InvalidSecretValue) as error:
-                raise _Refused(
-                    "read-back failed",
-                    f"the reference for field {field!r} does not resolve ({type(error).__name__})",
-                ) from None
-            if resolved.reveal() != old:
-                where = f"store {resolved.store!r}" if resolved.store else "elsewhere"
-                raise _Refused(
-                    "read-back failed",
-                    f"the reference for field {field!r} resolves to another value ({where})",
-                )
+            if new != old and isinstance(new, str):
+                resolved = self._resolve(field, new)
+                if resolved.reveal() != old:
+                    where = f"store {resolved.store!r}" if resolved.store else "elsewhere"
+                    raise _Refused(
+                        "read-back failed",
+                        f"the reference for field {field!r} resolves to another value ({where})",
+                    )
+
+    def _check_resolvable(self, conn: Connection) -> None:
+        """Each reference a connection holds resolves (before deleting one the metastore
+        keeps as references: the values must be in the store)."""
+        fields = [("password", conn.password)]
+        fields += [(f"extra.{k}", v) for k, v in conn.extra_dejson.items()]
+        for field, text in fields:
+            if isinstance(text, str) and self._is_reference(field, text):
+                self._resolve(field, text)
+
+    def _resolve(self, field: str, ref: str) -> Secret:
+        try:
+            return self.resolver.get(ref)
+        except (SecretNotFound, InvalidSecretValue) as error:
+            raise _Refused(
+                "read-back failed",
+                f"the reference for field {field!r} does not resolve ({type(error).__name__})",
+            ) from None
 
     # ---------------------------------------------------------------- variables
 

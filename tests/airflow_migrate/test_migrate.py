@@ -158,6 +158,13 @@ def test_replace_with_references_leaves_only_references_in_the_metastore(setup: 
     assert lines_for(again)["connection api_json"].startswith("already migrated, ")
     assert setup.metastore.connections() == conns
 
+    # Deleting them later: the references are checked to resolve first.
+    gone = setup.migrate("--store", "local", "--apply", "--delete", "--no-variables")
+    assert lines_for(gone)["connection api_json"] == (
+        "already migrated, store 'local' as 'connections/api_json'; metastore: deleted"
+    )
+    assert setup.metastore.connections() == {}
+
 
 def test_delete_removes_items_once_the_store_holds_them(setup: Setup) -> None:
     before = setup.metastore.snapshot()
