@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, BinaryIO, NoReturn
 
 import click
@@ -72,11 +73,16 @@ def _fail(error: SecretBridgeError) -> NoReturn:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def exit_on_error() -> Iterator[None]:
+    """Turn a SecretBridgeError into one ``secretbridge: error:`` line and this CLI's exit
+    code; for the commands other packages register, so that every command fails alike."""
     try:
         yield
     except SecretBridgeError as error:
         _fail(error)
+
+
+_errors = exit_on_error
 
 
 def _emit(data: Any, as_json: bool, lines: Sequence[str]) -> None:
@@ -144,8 +150,52 @@ class _Command(click.Command):
         return extra
 
 
+#: Entry-point group through which other packages add commands (``airflow`` comes from
+#: ``secretbridge.airflow.cli``); the target is loaded only when its name is invoked, so
+#: ``secretbridge --help`` lists it without importing an orchestrator.
+COMMANDS_GROUP = "secretbridge.commands"
+
+
+def _registered_commands() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+
+
 class _Group(click.Group):
     command_class = _Command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_registered_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        entry = _registered_commands().get(cmd_name)
+        if entry is None:
+            return None
+        loaded = entry.load()
+        if not isinstance(loaded, click.Command):
+            raise click.ClickException(
+                f"command {cmd_name!r} ({entry.value}, entry point group {COMMANDS_GROUP}) "
+                "is not a click command"
+            )
+        return loaded
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Registered commands are listed with their entry point's target, not their
+        docstring: reading that would import the package (Airflow, for ``airflow``)."""
+        rows = []
+        registered = _registered_commands()
+        for name in self.list_commands(ctx):
+            if name in registered and name not in self.commands:
+                rows.append((name, f"(from {registered[name].value.split(':')[0]})"))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,263 @@
+"""``secretbridge airflow migrate`` against a real Airflow metastore: connections and
+variables added by Airflow's CLI, the command run as a user runs it (subprocess), the
+metastore and the store checked afterwards. Every output is searched for the canaries
+(the ``setup`` fixture's teardown)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import CANARIES, CONNECTIONS, VARIABLES, Setup
+from plugins import install_distribution
+
+from secretbridge import Connection, Resolver, close_shared_resolvers
+from secretbridge.cli import cli
+
+LIAR = '''
+from secretbridge.stores.local import LocalStore
+
+
+class LyingStore(LocalStore):
+    """Accepts every write and keeps something else."""
+
+    kind = "lying"
+
+    def put(self, path, value):
+        return super().put(path, value + "-tampered" if isinstance(value, str) else value)
+'''
+
+
+def as_connection(fields: dict[str, Any]) -> dict[str, Any]:
+    """A metastore row in the form the store holds (Airflow's JSON form, as a dict)."""
+    extra = fields["extra"]
+    return Connection(**{**fields, "extra": json.dumps(extra) if extra else None}).to_dict()
+
+
+def stored_connection(resolver: Resolver, conn_id: str) -> dict[str, Any]:
+    return Connection.parse(resolver.get(f"secret:connections/{conn_id}").reveal()).to_dict()
+
+
+def resolve_fields(resolver: Resolver, fields: dict[str, Any]) -> dict[str, Any]:
+    """What the secrets backend makes of a metastore connection: each field that parses as
+    a reference resolved (the backend's ``Resolver.resolve_fields`` is not on this branch;
+    this is the same map over the same fields)."""
+    conn = Connection(**{**fields, "extra": json.dumps(fields["extra"])})
+
+    def field(_name: str, text: str) -> str:
+        return resolver.get(text).reveal() if resolver.parse(text) else text
+
+    return conn.map_fields(field).to_dict()
+
+
+def lines_for(out: str) -> dict[str, str]:
+    """``kind id`` -> the rest of its line."""
+    found = {}
+    for line in out.splitlines():
+        head, sep, rest = line.partition(": ")
+        if sep and head.split(" ")[0] in ("connection", "variable"):
+            found[head] = rest
+    return found
+
+
+def test_a_dry_run_reports_each_item_and_changes_nothing(setup: Setup) -> None:
+    before = setup.metastore.snapshot()
+    out = setup.migrate("--store", "local")
+    lines = lines_for(out)
+    assert set(lines) == {f"connection {c}" for c in CONNECTIONS} | {
+        f"variable {k}" for k in VARIABLES
+    }
+    assert lines["connection pg_main"] == (
+        "would-copy, store 'local' as 'connections/pg_main'; metastore: kept"
+    )
+    assert "dry run: nothing was changed" in out
+    assert setup.metastore.snapshot() == before
+    with setup.resolver() as resolver:
+        assert resolver.list_secrets() == []
+
+
+def test_apply_copies_and_a_rerun_writes_nothing(setup: Setup) -> None:
+    before = setup.metastore.snapshot()
+    out = setup.migrate("--store", "local", "--apply")
+    assert all(rest.startswith("copied, ") for rest in lines_for(out).values()), out
+    assert setup.metastore.snapshot() == before  # copied, not moved
+    with setup.resolver() as resolver:
+        for conn_id, fields in before[0].items():
+            assert stored_connection(resolver, conn_id) == as_connection(fields)
+        for key, value in VARIABLES.items():
+            assert resolver.get(f"secret:variables/{key}").reveal() == value
+        versions = {
+            n.name: resolver.get(f"secret:{n.name}").version for n in resolver.list_secrets()
+        }
+    assert len(versions) == len(CONNECTIONS) + len(VARIABLES)
+
+    outcomes = json.loads(setup.migrate("--store", "local", "--apply", "--json"))
+    assert {o["action"] for o in outcomes} == {"unchanged"}
+    assert len(outcomes) == len(versions)
+    with setup.resolver() as resolver:
+        assert {n: resolver.get(f"secret:{n}").version for n in versions} == versions
+
+
+def test_a_different_value_in_the_store_is_a_conflict_until_overwrite(setup: Setup) -> None:
+    with setup.resolver() as resolver:
+        resolver.put("variables/batch_size", "999")
+    before = setup.metastore.snapshot()
+    out = setup.migrate("--store", "local", "--apply", "--delete", code=1)
+    assert lines_for(out)["variable batch_size"].startswith("conflict, ")
+    assert "metastore: kept (the store holds another value; --overwrite" in out
+    # The conflicting item stays in the metastore; the others were verified and deleted.
+    assert setup.metastore.variables() == {"batch_size": before[1]["batch_size"]}
+    assert setup.metastore.connections() == {}
+    with setup.resolver() as resolver:
+        assert resolver.get("secret:variables/batch_size").reveal() == "999"
+
+    out = setup.migrate("--store", "local", "--apply", "--overwrite")
+    assert lines_for(out)["variable batch_size"].startswith("overwritten, ")
+    with setup.resolver() as resolver:
+        assert resolver.get("secret:variables/batch_size").reveal() == "500"
+
+
+def test_replace_with_references_leaves_only_references_in_the_metastore(setup: Setup) -> None:
+    before = setup.metastore.snapshot()
+    out = setup.migrate("--store", "local", "--apply", "--replace-with-references")
+    lines = lines_for(out)
+    assert lines["connection api_json"].endswith(
+        "metastore: replaced (password and extra are references)"
+    )
+    assert "Airflow does not resolve references in variables" in lines["variable api_key"]
+
+    conns, variables = setup.metastore.snapshot()
+    assert variables == before[1]
+    api = conns["api_json"]
+    assert api["password"] == "secret:connections/api_json#password"
+    assert api["extra"] == {
+        "token": "secret:connections/api_json/extra#token",
+        "timeout": 30,
+        "verify": True,
+    }
+    assert (api["host"], api["login"], api["description"]) == (
+        "api.internal",
+        "svc",
+        "the partner API",
+    )
+    assert conns["pg_main"]["password"] == "secret:connections/pg_main#password"
+    assert conns["pg_main"]["login"] == "loader"
+    held = json.dumps(conns)
+    assert not [name for name, canary in CANARIES.items() if canary in held]
+
+    with setup.resolver() as resolver:
+        for conn_id, fields in conns.items():
+            assert resolve_fields(resolver, fields) == as_connection(before[0][conn_id])
+            assert stored_connection(resolver, conn_id) == as_connection(before[0][conn_id])
+
+    again = setup.migrate("--store", "local", "--apply", "--replace-with-references")
+    assert lines_for(again)["connection api_json"].startswith("already migrated, ")
+    assert setup.metastore.connections() == conns
+
+    # Deleting them later: the references are checked to resolve first.
+    gone = setup.migrate("--store", "local", "--apply", "--delete", "--no-variables")
+    assert lines_for(gone)["connection api_json"] == (
+        "already migrated, store 'local' as 'connections/api_json'; metastore: deleted"
+    )
+    assert setup.metastore.connections() == {}
+
+
+def test_delete_removes_items_once_the_store_holds_them(setup: Setup) -> None:
+    before = setup.metastore.snapshot()
+    out = setup.migrate("--store", "local", "--apply", "--delete")
+    assert all(rest.endswith("metastore: deleted") for rest in lines_for(out).values()), out
+    assert setup.metastore.snapshot() == ({}, {})
+    with setup.resolver() as resolver:
+        for conn_id, fields in before[0].items():
+            assert stored_connection(resolver, conn_id) == as_connection(fields)
+        assert resolver.get("secret:variables/api_key").reveal() == CANARIES["variable"]
+
+
+def test_a_store_that_reads_back_something_else_changes_nothing(
+    setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    install_distribution(
+        site,
+        "sb-liar",
+        {"sb_liar.py": LIAR},
+        {"secretbridge.stores": {"lying": "sb_liar:LyingStore"}},
+    )
+    setup.env["PYTHONPATH"] = str(site)
+    monkeypatch.syspath_prepend(str(site))
+    setup.add_local_store("liar", kind="lying")
+    before = setup.metastore.snapshot()
+    for mode in ("--delete", "--replace-with-references"):
+        out = setup.migrate("--store", "liar", "--apply", "--overwrite", mode, code=1)
+        lines = lines_for(out)
+        assert len(lines) == len(CONNECTIONS) + len(VARIABLES)
+        for rest in lines.values():
+            assert rest.startswith("read-back failed, "), out
+            assert rest.endswith("metastore: kept (the store did not return what was written)")
+        assert setup.metastore.snapshot() == before
+
+
+def test_a_read_only_store_fails_in_one_line_and_changes_nothing(
+    setup: Setup, tmp_path: Path
+) -> None:
+    script = tmp_path / "ro.py"
+    script.write_text("def get_secrets():\n    return {}\n")
+    setup.add_stores(f'\n[stores.ro]\nkind = "custom"\nscript = "{script}"\n')
+    before = setup.metastore.snapshot()
+    setup.migrate("--store", "ro", "--apply", "--delete", code=2)
+    assert setup.outputs[-1].strip().splitlines()[-1] == (
+        "secretbridge: error: store kind 'custom' is read-only "
+        "(ref 'connections/api_json', store 'ro')"
+    )
+    assert setup.metastore.snapshot() == before
+
+
+def test_bad_input_is_one_line(setup: Setup) -> None:
+    setup.migrate("--store", "nowhere", code=2)
+    assert setup.outputs[-1] == "secretbridge: error: no store named 'nowhere' is configured\n"
+    setup.migrate("--store", "local", "--delete", "--replace-with-references", code=2)
+    assert "--replace-with-references and --delete exclude each other" in setup.outputs[-1]
+
+
+def test_references_the_chain_would_not_find_are_not_written(setup: Setup, tmp_path: Path) -> None:
+    """A store outside the chain holds the copies, but ``secret:connections/X#password``
+    resolves through the chain: the metastore keeps its values."""
+    setup.add_local_store("aside")
+    before = setup.metastore.snapshot()
+    out = setup.migrate("--store", "aside", "--apply", "--replace-with-references", code=1)
+    lines = lines_for(out)
+    assert lines["connection pg_main"] == (
+        "read-back failed, store 'aside' as 'connections/pg_main'; metastore: kept "
+        "(the reference for field 'password' does not resolve (SecretNotFound))"
+    )
+    assert setup.metastore.snapshot() == before
+
+
+def test_a_conflict_on_the_extras_copy_keeps_the_connection(setup: Setup) -> None:
+    with setup.resolver() as resolver:
+        resolver.put("connections/api_json/extra", '{"token": "another"}')
+    before = setup.metastore.snapshot()
+    out = setup.migrate("--store", "local", "--apply", "--replace-with-references", code=1)
+    assert lines_for(out)["connection api_json"].endswith(
+        "metastore: kept (the store holds another value as 'connections/api_json/extra'; "
+        "--overwrite replaces it)"
+    )
+    assert setup.metastore.connections()["api_json"] == before[0]["api_json"]
+
+
+def test_without_airflow_the_command_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "airflow", None)  # import airflow raises ImportError
+    monkeypatch.setenv("SECRETBRIDGE_HOME", str(tmp_path))
+    try:
+        result = CliRunner().invoke(cli, ["airflow", "migrate", "--store", "local"])
+    finally:
+        close_shared_resolvers()
+    assert result.exit_code == 2
+    assert result.output.startswith("secretbridge: error: secretbridge airflow needs Airflow")
+    assert "pip install 'secretbridge[airflow]'" in result.output
