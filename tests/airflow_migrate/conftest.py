@@ -186,8 +186,8 @@ path = "{folder / "store.db"}"
         """A fresh resolver (no cache shared with an earlier look)."""
         return Resolver.from_config(self.config)
 
-    def airflow(self, *args: str) -> str:
-        return run([str(BIN / "airflow"), *args], self.env).stdout
+    def airflow(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return run([str(BIN / "airflow"), *args], {**self.env, **(env or {})}).stdout
 
 
 @pytest.fixture

@@ -42,16 +42,25 @@ def stored_connection(resolver: Resolver, conn_id: str) -> dict[str, Any]:
     return Connection.parse(resolver.get(f"secret:connections/{conn_id}").reveal()).to_dict()
 
 
-def resolve_fields(resolver: Resolver, fields: dict[str, Any]) -> dict[str, Any]:
-    """What the secrets backend makes of a metastore connection: each field that parses as
-    a reference resolved (the backend's ``Resolver.resolve_fields`` is not on this branch;
-    this is the same map over the same fields)."""
-    conn = Connection(**{**fields, "extra": json.dumps(fields["extra"])})
-
-    def field(_name: str, text: str) -> str:
-        return resolver.get(text).reveal() if resolver.parse(text) else text
-
-    return conn.map_fields(field).to_dict()
+def through_the_backend(setup: Setup, conn_id: str) -> dict[str, Any]:
+    """``airflow connections get`` with secretbridge's backend, made to miss in the stores
+    (another connections namespace) so that it resolves the metastore's own connection."""
+    config = setup.config.with_name("backend.toml")
+    config.write_text(setup.config.read_text() + '\n[namespaces]\nconnections = "elsewhere"\n')
+    shown = setup.airflow(
+        "connections", "get", conn_id, "-o", "json",
+        env={
+            "AIRFLOW__SECRETS__BACKEND": "secretbridge.airflow.SecretsBackend",
+            "AIRFLOW__SECRETS__BACKEND_KWARG__CONFIG": str(config),
+        },
+    )  # fmt: skip
+    (got,) = json.loads(shown[shown.index("[") :])
+    fields = {key: got[key] for key in ("conn_type", "host", "login", "password", "schema")}
+    # The command's JSON turns every value into text; its URI keeps the extra's types.
+    port = int(got["port"]) if got["port"] else None
+    extra = Connection.parse(got["get_uri"]).extra_dejson
+    fields.update(port=port, description=got["description"], extra=extra)
+    return as_connection(fields)
 
 
 def lines_for(out: str) -> dict[str, str]:
@@ -150,9 +159,10 @@ def test_replace_with_references_leaves_only_references_in_the_metastore(setup: 
     assert not [name for name, canary in CANARIES.items() if canary in held]
 
     with setup.resolver() as resolver:
-        for conn_id, fields in conns.items():
-            assert resolve_fields(resolver, fields) == as_connection(before[0][conn_id])
+        for conn_id in conns:
             assert stored_connection(resolver, conn_id) == as_connection(before[0][conn_id])
+    for conn_id in conns:
+        assert through_the_backend(setup, conn_id) == as_connection(before[0][conn_id])
 
     again = setup.migrate("--store", "local", "--apply", "--replace-with-references")
     assert lines_for(again)["connection api_json"].startswith("already migrated, ")
