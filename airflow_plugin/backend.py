@@ -60,27 +60,39 @@ class SecretsBackend(BaseSecretsBackend):
     embedded default). ``fall_through``: on a failure other than a miss, log one line and
     let Airflow ask its next backend (off by default: a store that is down must not hand
     a task the metastore's or an env var's connection of the same id).
+    ``team_fallback``: in multi-team mode, whether a team that has no
+    ``teams/<team>/...`` secret of a name gets the shared one (on by default; off, a
+    team sees only its own secrets).
 
     Building one reads nothing and connects to nothing (Airflow builds one in every
     process, even ``airflow version``); bad kwargs fail each lookup instead.
     """
 
     def __init__(
-        self, config: str | None = None, fall_through: bool | str = False, **unknown: Any
+        self,
+        config: str | None = None,
+        fall_through: bool | str = False,
+        team_fallback: bool | str = True,
+        **unknown: Any,
     ) -> None:
         super().__init__()
         self.config = config or None
         self._problem: str | None = None
-        try:
-            self.fall_through = _flag(fall_through)
-        except ValueError:
-            self.fall_through = False  # fail closed until fixed
-            self._problem = "fall_through must be true or false"
+        # A bad switch fails closed until fixed: no fall-through, no shared fallback.
+        self.fall_through = self._switch("fall_through", fall_through, failed=False)
+        self.team_fallback = self._switch("team_fallback", team_fallback, failed=False)
         if unknown:
             self._problem = (
                 f"unknown backend_kwargs key(s): {', '.join(sorted(unknown))}; "
-                "expected config, fall_through"
+                "expected config, fall_through, team_fallback"
             )
+
+    def _switch(self, key: str, value: bool | str, *, failed: bool) -> bool:
+        try:
+            return _flag(value)
+        except ValueError:
+            self._problem = f"{key} must be true or false"
+            return failed
 
     # ------------------------------------------------------------------ Airflow's API
 
@@ -198,12 +210,16 @@ class SecretsBackend(BaseSecretsBackend):
             return True
         return not _in_task_process() and os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "server"
 
-    @staticmethod
-    def _names(namespace: str, key: str, team_name: str | None) -> list[str]:
+    def _names(self, namespace: str, key: str, team_name: str | None) -> list[str]:
         from secretbridge import Reference, format_reference
 
         shared = f"{namespace}/{key}"
-        names = [f"teams/{team_name}/{shared}", shared] if team_name else [shared]
+        if not team_name:
+            names = [shared]
+        elif self.team_fallback:
+            names = [f"teams/{team_name}/{shared}", shared]
+        else:
+            names = [f"teams/{team_name}/{shared}"]
         return [format_reference(Reference(name)) for name in names]
 
     def _guarded(self, what: str, lookup: Callable[[Resolver], T | None]) -> T | None:

@@ -127,6 +127,24 @@ def test_a_team_name_is_tried_before_the_shared_one(backend: Any) -> None:
     assert [host("red"), host("blue"), host(None)] == ["red-host", "shared-host", "shared-host"]
 
 
+def test_team_fallback_off_gives_a_team_only_its_own_secrets(
+    backend_cls: Any, config: Path
+) -> None:
+    backend = backend_cls(config=str(config), team_fallback="false")
+    assert json.loads(backend.get_conn_value("shared_id", team_name="red"))["host"] == "red-host"
+    assert backend.get_conn_value("shared_id", team_name="blue") is None
+    assert backend.get_variable("batch", team_name="blue") is None
+    assert json.loads(backend.get_conn_value("shared_id"))["host"] == "shared-host"
+
+
+def test_a_bad_switch_fails_every_lookup_closed(backend_cls: Any, config: Path) -> None:
+    from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
+
+    backend = backend_cls(config=str(config), team_fallback="maybe")
+    with pytest.raises(AirflowSecretsBackendAccessDenied, match="team_fallback must be"):
+        backend.get_conn_value("shared_id", team_name="blue")
+
+
 SCRIPT = """\
 import json, pathlib
 HERE = pathlib.Path(__file__).parent

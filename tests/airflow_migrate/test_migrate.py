@@ -6,17 +6,17 @@ metastore and the store checked afterwards. Every output is searched for the can
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from conftest import CANARIES, CONNECTIONS, VARIABLES, Setup
 from plugins import install_distribution
 
-from secretbridge import Connection, Resolver, close_shared_resolvers
-from secretbridge.cli import cli
+from secretbridge import Connection, Resolver
 
 LIAR = '''
 from secretbridge.stores.local import LocalStore
@@ -259,15 +259,20 @@ def test_a_conflict_on_the_extras_copy_keeps_the_connection(setup: Setup) -> Non
     assert setup.metastore.connections()["api_json"] == before[0]["api_json"]
 
 
-def test_without_airflow_the_command_says_what_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "airflow", None)  # import airflow raises ImportError
-    monkeypatch.setenv("SECRETBRIDGE_HOME", str(tmp_path))
-    try:
-        result = CliRunner().invoke(cli, ["airflow", "migrate", "--store", "local"])
-    finally:
-        close_shared_resolvers()
-    assert result.exit_code == 2
-    assert result.output.startswith("secretbridge: error: secretbridge airflow needs Airflow")
-    assert "pip install 'secretbridge[airflow]'" in result.output
+def test_without_airflow_the_command_says_what_to_install(tmp_path: Path) -> None:
+    # A fresh interpreter: in this one, Airflow's modules may be loaded by other tests.
+    code = (
+        "import sys; sys.modules['airflow'] = None  # import airflow raises ImportError\n"
+        "from secretbridge.cli import main; main(['airflow', 'migrate', '--store', 'local'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "SECRETBRIDGE_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("secretbridge: error: secretbridge airflow needs Airflow")
+    assert "pip install 'secretbridge[airflow]'" in done.stderr
