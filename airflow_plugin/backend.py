@@ -177,16 +177,7 @@ class SecretsBackend(BaseSecretsBackend):
             return None
         from secretbridge import Connection
 
-        fields = Connection(
-            conn_type=kept.conn_type,
-            host=kept.host,
-            login=kept.login,
-            password=kept.password,
-            schema=kept.schema,
-            port=kept.port,
-            extra=kept.extra,
-            description=kept.description,
-        )
+        fields = Connection.from_attributes(kept)
 
         def resolve(resolver: Resolver) -> Connection | None:
             references = _reference_fields(resolver, fields, None)

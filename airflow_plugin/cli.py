@@ -19,7 +19,7 @@ import click
 from secretbridge import Connection, MissingDependency, shared_resolver
 from secretbridge.cli import exit_on_error
 
-from .migrate import FIELDS, Migration, Options, Outcome, summary
+from .migrate import Migration, Options, Outcome, summary
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -101,7 +101,7 @@ def _run(migration: Migration, connections: bool, variables: bool) -> Iterator[O
     with create_session() as session:
         if connections:
             for row in session.scalars(select(AirflowConnection).order_by("conn_id")).all():
-                conn = Connection(**{name: getattr(row, name) for name in FIELDS})
+                conn = Connection.from_attributes(row)
 
                 def replace(password: str | None, extra: str | None, row: Any = row) -> None:
                     row.password = password

@@ -36,9 +36,6 @@ from secretbridge import (
     format_reference,
 )
 
-#: Fields of an Airflow connection copied to the store (Airflow's JSON form).
-FIELDS = ("conn_type", "host", "login", "password", "schema", "port", "extra", "description")
-
 
 @dataclass(frozen=True)
 class Options:

@@ -178,19 +178,6 @@ def _reference_fields(res: Resolver, conn: Connection) -> list[dict[str, Any]]:
     return found
 
 
-def _from_db(db: Any) -> Connection:
-    """An Airflow ORM connection (fields decrypted) as secretbridge's Connection."""
-    return Connection(
-        conn_type=db.conn_type,
-        host=db.host,
-        login=db.login,
-        password=db.password,
-        schema=db.schema,
-        port=db.port,
-        extra=db.extra,
-    )
-
-
 def _db_connections(res: Resolver, conn_id: str | None = None) -> list[dict[str, Any]]:
     """Connections in Airflow's database (or the one ``conn_id``) with at least one
     reference field. A row that cannot be read (a wrong Fernet key) says so by type."""
@@ -206,7 +193,7 @@ def _db_connections(res: Resolver, conn_id: str | None = None) -> list[dict[str,
         for db in session.scalars(query):
             row = {"conn_id": db.conn_id, "conn_type": db.conn_type}
             try:
-                fields = _reference_fields(res, _from_db(db))
+                fields = _reference_fields(res, Connection.from_attributes(db))
             except Exception as error:
                 rows.append({**row, "fields": [], "error": type(error).__name__})
                 continue

@@ -216,6 +216,12 @@ class Connection:
             extra=extra,
         )
 
+    @classmethod
+    def from_attributes(cls, source: Any) -> Connection:
+        """A copy of any object with these attributes (an orchestrator's own connection
+        record, such as Airflow's ``Connection`` model); absent ones are None."""
+        return cls(**{f.name: getattr(source, f.name, None) for f in fields(cls)})
+
     @property
     def extra_dejson(self) -> dict[str, Any]:
         if not self.extra:

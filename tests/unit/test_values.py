@@ -715,3 +715,25 @@ def test_parse_arbitrary_text_only_raises_invalid_secret_value(text: str) -> Non
     except InvalidSecretValue:
         return
     assert isinstance(conn, Connection)
+
+
+def test_a_connection_copies_any_object_with_its_attributes() -> None:
+    class Record:  # an orchestrator's own connection record
+        conn_type = "postgres"
+        host = "db"
+        login = "etl"
+        password = "pw"
+        port = 5432
+        extra = '{"sslmode": "require"}'
+        conn_id = "not a field of ours"
+
+    conn = Connection.from_attributes(Record())
+    assert (conn.conn_type, conn.host, conn.login, conn.password, conn.port) == (
+        "postgres",
+        "db",
+        "etl",
+        "pw",
+        5432,
+    )
+    assert conn.extra_dejson == {"sslmode": "require"}
+    assert (conn.schema, conn.description) == (None, None)
