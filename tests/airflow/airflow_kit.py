@@ -10,52 +10,18 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_env import AIRFLOW, airflow_env, db_migrate, run, start, stop_group
+
 from secretbridge import Resolver
 
-AIRFLOW = Path(sys.executable).with_name("airflow")
 DAGS = Path(__file__).parent / "dags"
 BACKEND = "secretbridge.airflow.SecretsBackend"
 ENV_BACKEND = "airflow.secrets.environment_variables.EnvironmentVariablesBackend"
-
-
-def _reset_signals() -> None:
-    # A non-interactive parent may have left SIGINT/SIGTERM ignored; Airflow must stop.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
-
-
-def run(
-    args: list[str], env: Mapping[str, str], *, timeout: float = 240, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a command in a new session; on timeout its whole process group is killed."""
-    process = subprocess.Popen(
-        args,
-        env=dict(env),
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        preexec_fn=_reset_signals,  # only signal calls: safe between fork and exec
-    )
-    try:
-        out, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, _ = process.communicate(timeout=30)
-        raise AssertionError(f"{args[:3]} timed out after {timeout} s:\n{out[-4000:]}") from None
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # anything left behind in its group
-            os.killpg(process.pid, signal.SIGKILL)
-    return subprocess.CompletedProcess(args, process.returncode, out, "")
 
 
 def digest(value: str) -> str:
@@ -85,21 +51,14 @@ class AirflowHome:
         return self.root / "sbhome"
 
     def env(self, **overrides: str | None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_AIRFLOW"))}
-        env.pop("SECRETBRIDGE_CONFIG", None)
-        env.update(
-            {
-                "AIRFLOW_HOME": str(self.home),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-                "AIRFLOW__CORE__PARALLELISM": "4",
-                "AIRFLOW__CORE__FERNET_KEY": "vfa1oD4KwTLEzxCtHwKAzjD0UoCV1fY7n0x-b1B-3j4=",
-                "AIRFLOW__SECRETS__BACKEND": BACKEND,
-                "AIRFLOW__SECRETS__BACKEND_KWARG__CONFIG": str(self.config),
-                "SECRETBRIDGE_HOME": str(self.sb_home),
-                "PATH": f"{AIRFLOW.parent}:{env.get('PATH', '')}",
-                **self.extra_env,
-            }
+        env = airflow_env(
+            self.home,
+            DAGS,
+            AIRFLOW__CORE__FERNET_KEY="vfa1oD4KwTLEzxCtHwKAzjD0UoCV1fY7n0x-b1B-3j4=",
+            AIRFLOW__SECRETS__BACKEND=BACKEND,
+            AIRFLOW__SECRETS__BACKEND_KWARG__CONFIG=str(self.config),
+            SECRETBRIDGE_HOME=str(self.sb_home),
+            **self.extra_env,
         )
         for key, value in overrides.items():
             if value is None:
@@ -131,8 +90,7 @@ class AirflowHome:
 
     def migrate(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        result = self.airflow("db", "migrate")
-        assert result.returncode == 0, result.stdout[-4000:]
+        db_migrate(self.env(), cwd=self.root)
         self.pristine_db = self.root / "pristine.db"
         shutil.copy(self.home / "airflow.db", self.pristine_db)
 
@@ -143,12 +101,6 @@ class AirflowHome:
         other.home.mkdir(parents=True)
         shutil.copy(self.pristine_db, other.home / "airflow.db")
         return other
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Servers:
@@ -164,14 +116,12 @@ class Servers:
 
     def start(self, name: str, *args: str) -> None:
         with (self.logs / f"{name}.out").open("wb") as out:
-            self.processes[name] = subprocess.Popen(
+            self.processes[name] = start(
                 [str(AIRFLOW), *args],
-                env=self.env,
+                self.env,
                 cwd=self.home.root,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_reset_signals,  # only signal calls: safe between fork and exec
             )
 
     def check_running(self) -> None:
@@ -181,12 +131,65 @@ class Servers:
                 raise AssertionError(f"airflow {name} exited with {process.returncode}:\n{tail}")
 
     def stop(self) -> None:
-        for process in self.processes.values():
+        for process in self.processes.values():  # all at once: they stop in parallel
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
         for process in self.processes.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=20)
-            with contextlib.suppress(ProcessLookupError):  # the group, stragglers included
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+            stop_group(process, term_wait=20)
+
+
+# Each value is distinct, so a leak names which one escaped.
+VALUES = {
+    "password": "canary-af-pw-91c2",
+    "login": "canary-af-login-5d70",
+    "db_login": "canary-af-dblogin-4e1b",
+    "token": "canary-af-token-2be8",
+    "uri_password": "canary-af-uri-7f13",
+    "variable": "canary-af-var-c4a9",
+    "config": "canary-af-cfg-0e65",
+}
+DECOY_PASSWORD = "decoy-af-pw-3388"  # a metastore connection a failed lookup must not reach
+
+SECRETS: dict[str, str | dict[str, object]] = {
+    "db/warehouse": {
+        "password": VALUES["password"],
+        "login": VALUES["login"],
+        "db_login": VALUES["db_login"],
+        "token": VALUES["token"],
+    },
+    "connections/sb_json": {
+        "conn_type": "postgres",
+        "host": "warehouse.internal",
+        "port": 5432,
+        "login": "secret:db/warehouse#login",
+        "password": "secret:db/warehouse#password",
+        "extra": {"token": "secret:db/warehouse#token", "sslmode": "require"},
+    },
+    "connections/sb_uri": f"postgres://rep:{VALUES['uri_password']}@reports.internal:5432/reports",
+    "connections/sb_outage": {
+        "conn_type": "generic",
+        "host": "real.internal",
+        "password": "secret:db/warehouse#password",
+    },
+    "variables/sb_var": VALUES["variable"],
+    "config/atlas/password": VALUES["config"],
+}
+
+#: What the demo DAG's tasks must receive (label -> sha256), given to them as SB_EXPECT.
+EXPECT = {
+    "json.password": digest(VALUES["password"]),
+    "json.login": digest(VALUES["login"]),
+    "json.extra.token": digest(VALUES["token"]),
+    "uri.password": digest(VALUES["uri_password"]),
+    "db.password": digest(VALUES["password"]),
+    "variable": digest(VALUES["variable"]),
+    "config": digest(VALUES["config"]),
+}
+
+CONFIG = """\
+[resolver]
+chain = ["local"]
+
+[stores.local]
+kind = "local"
+"""

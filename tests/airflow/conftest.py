@@ -8,63 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from airflow_kit import AirflowHome, digest
-
-# Each value is distinct, so a leak names which one escaped.
-VALUES = {
-    "password": "canary-af-pw-91c2",
-    "login": "canary-af-login-5d70",
-    "db_login": "canary-af-dblogin-4e1b",
-    "token": "canary-af-token-2be8",
-    "uri_password": "canary-af-uri-7f13",
-    "variable": "canary-af-var-c4a9",
-    "config": "canary-af-cfg-0e65",
-}
-DECOY_PASSWORD = "decoy-af-pw-3388"  # a metastore connection a failed lookup must not reach
-
-SECRETS: dict[str, str | dict[str, object]] = {
-    "db/warehouse": {
-        "password": VALUES["password"],
-        "login": VALUES["login"],
-        "db_login": VALUES["db_login"],
-        "token": VALUES["token"],
-    },
-    "connections/sb_json": {
-        "conn_type": "postgres",
-        "host": "warehouse.internal",
-        "port": 5432,
-        "login": "secret:db/warehouse#login",
-        "password": "secret:db/warehouse#password",
-        "extra": {"token": "secret:db/warehouse#token", "sslmode": "require"},
-    },
-    "connections/sb_uri": f"postgres://rep:{VALUES['uri_password']}@reports.internal:5432/reports",
-    "connections/sb_outage": {
-        "conn_type": "generic",
-        "host": "real.internal",
-        "password": "secret:db/warehouse#password",
-    },
-    "variables/sb_var": VALUES["variable"],
-    "config/atlas/password": VALUES["config"],
-}
-
-#: What the demo DAG's tasks must receive (label -> sha256), given to them as SB_EXPECT.
-EXPECT = {
-    "json.password": digest(VALUES["password"]),
-    "json.login": digest(VALUES["login"]),
-    "json.extra.token": digest(VALUES["token"]),
-    "uri.password": digest(VALUES["uri_password"]),
-    "db.password": digest(VALUES["password"]),
-    "variable": digest(VALUES["variable"]),
-    "config": digest(VALUES["config"]),
-}
-
-CONFIG = """\
-[resolver]
-chain = ["local"]
-
-[stores.local]
-kind = "local"
-"""
+from airflow_kit import CONFIG, DECOY_PASSWORD, SECRETS, AirflowHome
 
 
 @pytest.fixture(scope="session")

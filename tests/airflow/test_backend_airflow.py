@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from airflow_kit import BACKEND, ENV_BACKEND, AirflowHome
-from conftest import DECOY_PASSWORD, EXPECT, VALUES
+from airflow_kit import BACKEND, DECOY_PASSWORD, ENV_BACKEND, EXPECT, VALUES, AirflowHome
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from airflow_kit import DAGS, AirflowHome, Servers, digest, free_port
-from conftest import CONFIG, SECRETS, VALUES
+from airflow_env import free_port
+from airflow_kit import CONFIG, DAGS, SECRETS, VALUES, AirflowHome, Servers, digest
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CANARIES, CONNECTIONS, VARIABLES, Setup
+from migrate_kit import CANARIES, CONNECTIONS, VARIABLES, Setup
 from plugins import install_distribution
 
 from secretbridge import Connection, Resolver

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import time
 import urllib.request
@@ -15,42 +14,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from secrets_page_kit import (
+from airflow_env import (
     AIRFLOW,
-    BIN,
-    CANARIES,
-    DB_LITERAL,
-    MALFORMED,
-    USERS,
-    Airflow,
-    default_signals,
+    airflow_env,
+    db_migrate,
     free_port,
+    local_store_toml,
+    start,
     stop_group,
 )
+from secrets_page_kit import CANARIES, DB_LITERAL, MALFORMED, USERS, Airflow
 
 from secretbridge import Resolver
 
 
-def airflow_env(home: Path, config: Path, secretbridge_home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW", "_AIRFLOW", "SECRETBRIDGE_", "PYTEST"))
-    }
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__PARALLELISM="4",
-        AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags"),
+def page_env(home: Path, config: Path, secretbridge_home: Path) -> dict[str, str]:
+    return airflow_env(
+        home,
+        home / "dags",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=USERS,
         AIRFLOW__API__WORKERS="1",
         # The page reads the config the secrets backend is given; no backend is set
         # here (the page works without one: it reads the stores through the core).
         AIRFLOW__SECRETS__BACKEND_KWARGS=json.dumps({"config": str(config)}),
         SECRETBRIDGE_HOME=str(secretbridge_home),
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     )
-    return env
 
 
 def write_config(folder: Path, audit: Path) -> Path:
@@ -58,14 +46,8 @@ def write_config(folder: Path, audit: Path) -> Path:
     it shows in the health table and fails a lookup naming it)."""
     config = folder / "secretbridge.toml"
     config.write_text(
-        f"""
-[resolver]
-chain = ["local"]
-
-[stores.local]
-kind = "local"
-path = "{folder / "store.db"}"
-
+        local_store_toml(folder / "store.db")
+        + f"""
 [stores.vault-down]
 kind = "vault"
 url = "http://127.0.0.1:{free_port()}"
@@ -112,15 +94,8 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     folder = root / "secretbridge"
     folder.mkdir()
     config = write_config(folder, root / "audit.jsonl")
-    env = airflow_env(home, config, folder)
-    subprocess.run(
-        [AIRFLOW, "db", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-        preexec_fn=default_signals,
-    )
+    env = page_env(home, config, folder)
+    db_migrate(env)
     return home, env
 
 
@@ -131,13 +106,11 @@ def airflow(airflow_home: tuple[Path, dict[str, str]]) -> Iterator[Airflow]:
     log = home / "api-server.log"
     config = Path(json.loads(env["AIRFLOW__SECRETS__BACKEND_KWARGS"])["config"])
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
+        process = start(
+            [str(AIRFLOW), "api-server", "--host", "127.0.0.1", "--port", str(port)],
+            env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=default_signals,
         )
     server = Airflow(home, env, f"http://127.0.0.1:{port}", config, log)
     try:

@@ -1,23 +1,14 @@
 """What the Secrets page's tests share (a module of its own: test modules import it,
-never ``conftest``): the canaries, the api-server handle, process-group helpers."""
+never ``conftest``): the canaries and the api-server handle."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-BIN = Path(sys.executable).parent
-AIRFLOW = str(BIN / "airflow")
 
 # Values planted in the store (and one typed into Airflow's DB): none may leave it.
 CANARIES = {
@@ -90,29 +81,3 @@ class Airflow:
         status, text = self.request("GET", path, user=user)
         assert status == 200, f"GET {path} as {user}: HTTP {status}: {text[:300]}"
         return json.loads(text)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def default_signals() -> None:
-    """In the child before exec: a shell or CI runner may have left SIGINT/SIGTERM ignored,
-    and an ignored SIGTERM would make the server unstoppable by the fixture."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def stop_group(process: subprocess.Popen[Any]) -> None:
-    """SIGTERM the process group ``process`` leads (started with start_new_session), then
-    SIGKILL what is left after a bounded wait."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # workers that outlived their parent
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=10)

@@ -15,7 +15,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from secrets_page_kit import CANARIES, DB_LITERAL, MALFORMED, Airflow, default_signals, stop_group
+from airflow_env import default_signals, stop_group
+from secrets_page_kit import CANARIES, DB_LITERAL, MALFORMED, Airflow
 
 pytestmark = pytest.mark.slow
 
