@@ -129,14 +129,18 @@ class Migration:
                 self._verify_references(conn, password, extra)
                 replace(password, extra)
                 return outcome.done(action, "replaced", "password and extra are references")
-            if self.options.delete:
-                if not self.options.apply:
-                    return outcome.done(action, "would-delete")
-                delete()
-                return outcome.done(action, "deleted")
-            return outcome.done(action, "kept")
+            return self._delete_or_keep(outcome, action, delete)
         except _Refused as refused:
             return outcome.refused(refused)
+
+    def _delete_or_keep(self, outcome: Outcome, action: str, delete: Callable[[], None]) -> Outcome:
+        """The metastore's item, once its copy is verified: deleted if asked, else kept."""
+        if not self.options.delete:
+            return outcome.done(action, "kept")
+        if not self.options.apply:
+            return outcome.done(action, "would-delete")
+        delete()
+        return outcome.done(action, "deleted")
 
     def _is_replaced_form(self, name: str, conn: Connection) -> bool:
         """Whether a field holds the very reference this migration writes (a re-run after
@@ -222,12 +226,7 @@ class Migration:
                 return outcome.done(
                     action, "kept", "Airflow does not resolve references in variables"
                 )
-            if self.options.delete:
-                if not self.options.apply:
-                    return outcome.done(action, "would-delete")
-                delete()
-                return outcome.done(action, "deleted")
-            return outcome.done(action, "kept")
+            return self._delete_or_keep(outcome, action, delete)
         except _Refused as refused:
             return outcome.refused(refused)
 
