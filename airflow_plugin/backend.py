@@ -150,12 +150,18 @@ class SecretsBackend(BaseSecretsBackend):
 
     def _store_connection(self, conn_id: str, team_name: str | None) -> Connection | None:
         def lookup(resolver: Resolver) -> Connection | None:
+            from secretbridge import Connection
+
             for name in self._names(resolver.config.namespaces.connections, conn_id, team_name):
-                if _get_or_none(resolver, name) is None:  # a miss; the hit is now cached
+                secret = _get_or_none(resolver, name)
+                if secret is None:
                     continue
-                conn = resolver.connection(name)
-                raw = resolver.get(name).reveal()  # a cache hit: which fields were references
-                _mask_connection(conn, _reference_fields(resolver, raw, name))
+                # One fetch (also with cache_ttl = 0): parse it, note which fields are
+                # references (to mask what they resolve to), then resolve them.
+                stored = Connection.parse(secret.reveal(), ref=name)
+                references = set(resolver.reference_fields(stored))
+                conn = resolver.resolve_fields(stored, ref=name)
+                _mask_connection(conn, references)
                 return conn
             return None
 
@@ -180,7 +186,7 @@ class SecretsBackend(BaseSecretsBackend):
         fields = Connection.from_attributes(kept)
 
         def resolve(resolver: Resolver) -> Connection | None:
-            references = _reference_fields(resolver, fields, None)
+            references = set(resolver.reference_fields(fields))
             if not references:
                 return None
             resolved = resolver.resolve_fields(fields, ref=f"airflow connection {conn_id!r}")
@@ -262,27 +268,6 @@ def _get_or_none(resolver: Resolver, ref: str) -> Secret | None:
         return resolver.get(ref)
     except (SecretNotFound, InvalidReference):
         return None
-
-
-def _reference_fields(resolver: Resolver, conn: Any, ref: str | None) -> set[str]:
-    """Names of the fields (``password``, ``extra.KEY``) of ``conn`` that are references;
-    ``conn`` is a secretbridge Connection or its stored text."""
-    from secretbridge import Connection, InvalidReference
-
-    if isinstance(conn, str):
-        conn = Connection.parse(conn, ref=ref)
-    found: set[str] = set()
-
-    def note(field: str, text: str) -> str:
-        try:
-            if resolver.parse(text) is not None:
-                found.add(field)
-        except InvalidReference:
-            found.add(field)  # resolving it raises; count it so that it is tried
-        return text
-
-    conn.map_fields(note)
-    return found
 
 
 def _in_task_process() -> bool:

@@ -159,23 +159,12 @@ def _names(res: Resolver, namespace: str) -> dict[str, Any]:
 
 
 def _reference_fields(res: Resolver, conn: Connection) -> list[dict[str, Any]]:
-    """The fields of ``conn`` that hold references, with the reference text (a name, not
-    a value); a field that starts like a reference but does not parse is flagged, its
-    text withheld (it may be a password typed in by hand)."""
-    found: list[dict[str, Any]] = []
-
-    def visit(field: str, text: str) -> str:
-        try:
-            parsed = res.parse(text)
-        except InvalidReference:
-            found.append({"field": field, "reference": None, "malformed": True})
-        else:
-            if parsed is not None:
-                found.append({"field": field, "reference": text.strip(), "malformed": False})
-        return text
-
-    conn.map_fields(visit)
-    return found
+    """The fields of ``conn`` that hold references, with the reference (a name, not a
+    value); a malformed one is flagged, its text withheld."""
+    return [
+        {"field": field, "reference": None if ref is None else str(ref), "malformed": ref is None}
+        for field, ref in res.reference_fields(conn).items()
+    ]
 
 
 def _db_connections(res: Resolver, conn_id: str | None = None) -> list[dict[str, Any]]:

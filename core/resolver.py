@@ -372,6 +372,25 @@ class Resolver:
         conn = Connection.parse(secret.reveal(), ref=secret.ref)
         return self.resolve_fields(conn, ref=secret.ref, principal=principal)
 
+    def reference_fields(self, conn: Connection) -> dict[str, Reference | None]:
+        """The fields of ``conn`` (``password``, ``extra.KEY``, ...) that are references:
+        field -> the parsed reference, or None for one that starts like a reference but
+        is malformed (its text is not kept: it may be a value typed in by hand)."""
+        found: dict[str, Reference | None] = {}
+
+        def note(field: str, text: str) -> str:
+            try:
+                parsed = self.parse(text)
+            except InvalidReference:
+                found[field] = None
+            else:
+                if parsed is not None:
+                    found[field] = parsed
+            return text
+
+        conn.map_fields(note)
+        return found
+
     def resolve_fields(
         self, conn: Connection, *, ref: str | None = None, principal: str | None = None
     ) -> Connection:

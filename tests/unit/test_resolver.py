@@ -402,3 +402,20 @@ def test_policy_is_asked_on_every_lookup_even_cache_hits() -> None:
     denied = resolver.get_many(["secret:team-a/db"], principal="team-b", return_exceptions=True)
     assert isinstance(denied["secret:team-a/db"], AccessDenied)
     assert [a for _, _, a in policy.asked].count("write") == 1
+
+
+def test_reference_fields_names_each_reference_field_and_withholds_malformed_text() -> None:
+    resolver = make({"stores": {"main": {"kind": "env"}}})
+    conn = Connection(
+        host="db.internal",
+        login="secret:db/main#login",
+        password="secret:CANARY pw!",  # starts like a reference, does not parse
+        extra=json.dumps({"token": "main://TOKEN", "sslmode": "require", "timeout": 3}),
+    )
+    found = resolver.reference_fields(conn)
+    assert found == {
+        "login": Reference("db/main", field="login"),
+        "password": None,
+        "extra.token": Reference("TOKEN", store="main"),
+    }
+    assert_no_leak("CANARY", found)
