@@ -119,7 +119,7 @@ def _latest_version(res: Resolver, store: str, physical: str) -> str | None:
     try:
         versions = backend.versions(physical)
     except Exception as error:  # shown as missing, logged without the store's text
-        log.warning("secretbridge: versions of %s in %s: %s", physical, store, type(error))
+        log.warning("secretbridge: versions of %s in %s: %s", physical, store, type(error).__name__)
         return None
     return versions[-1] if versions else None
 
