@@ -39,7 +39,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .naming import Selection, expand_json, rule_for
-from .refs import Reference, parse_name, parse_reference
+from .refs import Reference, format_reference, parse_name, parse_reference
 from .stores import RESERVED_SCHEMES
 from .stores.base import Store, StoreContext, build_options, load_store_class
 from .values import Connection, Secret
@@ -251,6 +251,28 @@ class Resolver:
     def parse(self, text: str) -> Reference | None:
         """Parse with this resolver's store names as schemes; None for a literal."""
         return parse_reference(text, self._schemes)
+
+    def refs_for(
+        self,
+        kind: Literal["connections", "variables", "config"],
+        key: str,
+        *,
+        team: str | None = None,
+        team_fallback: bool = True,
+    ) -> list[str]:
+        """The references an orchestrator's connection id, variable key or config key is
+        looked up under, in order: ``secret:connections/X`` (the first segment from the
+        config's ``[namespaces]``); with a team, ``teams/<team>/...`` first, then the
+        shared name unless ``team_fallback`` is off. Airflow and Dagster both ask this, so
+        the same id names the same secret in both."""
+        shared = f"{getattr(self.config.namespaces, kind)}/{key}"
+        if not team:
+            names = [shared]
+        elif team_fallback:
+            names = [f"teams/{team}/{shared}", shared]
+        else:
+            names = [f"teams/{team}/{shared}"]
+        return [format_reference(Reference(name)) for name in names]
 
     def now(self) -> float:
         """This resolver's clock, the time base of ``fetched_after``."""
