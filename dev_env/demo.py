@@ -2,25 +2,39 @@
 
 Initialises a local encrypted store in a temporary folder, puts a few secrets, then
 resolves them by every reference form and prints where each one resolved. Values are
-shown redacted, as secretbridge shows them everywhere.
+shown redacted, as secretbridge shows them everywhere. Then an Airflow task and Dagster
+runs (moto and OpenBao started on 127.0.0.1 for them, and stopped) read the same
+connection through the same config file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+
+import tomli_w
 
 from secretbridge import Resolver, Secret, Selection
 
+from .aws import MotoServer
+from .vault import VaultServer
+
+REPO = Path(__file__).resolve().parent.parent
+CHAIN = 'chain = ["local", "env"]'
+DAGSTER_MODULE = "dev_env.dagster_demo"  # the code location: a Definitions
+
 CONFIG = """\
 [resolver]
-chain = ["local", "env"]        # secret:NAME looks here, in this order
+chain = ["local", "env"]        # secret:NAME looks here, in this order (step 8 adds more)
 cache_ttl = 300
 
 [stores.local]
@@ -111,8 +125,18 @@ def main() -> None:
         run_cli("doctor")
 
         say("7. An Airflow task resolves connections through secretbridge's backend")
-        airflow_task(home)
-        print("\nDone. The temporary home is removed; nothing was written anywhere else.")
+        airflow_line = airflow_task(home)
+
+        say("8. Dagster assets resolve through secretbridge's resources, per run")
+        dagster_lines = dagster_runs(home)
+        if airflow_line and dagster_lines:
+            say("The same connection, connections/warehouse, in both orchestrators")
+            print(f"   {'Airflow task (airflow dags test)':44} {airflow_line}")
+            for how, line in dagster_lines.items():
+                print(f"   {'Dagster asset (' + how + ')':44} {line}")
+            if set(dagster_lines.values()) != {airflow_line}:
+                sys.exit("demo failed: Airflow and Dagster resolved different connections")
+        print("\nDone. The servers are stopped and the temporary home is removed.")
 
 
 AIRFLOW_DAG = """\
@@ -128,8 +152,8 @@ def secretbridge_demo():
         for conn_id in ("warehouse", "reporting"):
             c = Connection.get(conn_id)
             # `airflow dags test` masks nothing, so the task shows only the password's length.
-            hidden = f"<{len(c.password)} characters>"
-            print(f"DEMO {conn_id:9} -> {c.conn_type}://{c.login}:{hidden}@{c.host}")
+            hidden = f"(password: {len(c.password)} characters)"
+            print(f"DEMO {conn_id:9} -> {c.conn_type}://{c.login}@{c.host} {hidden}")
 
     connect()
 
@@ -138,18 +162,18 @@ secretbridge_demo()
 """
 
 
-def airflow_task(home: Path) -> None:
+def airflow_task(home: Path) -> str | None:
     """A throw-away Airflow home (SQLite): the backend configured by environment, a
     connection in Airflow's own database whose password is a reference, and one task run
-    with ``airflow dags test``."""
+    with ``airflow dags test``. Returns how the task saw ``warehouse``."""
     airflow = Path(sys.executable).with_name("airflow")
     if not airflow.exists():
         print("   (Airflow is not installed here: pip install 'secretbridge[airflow]')")
-        return
+        return None
     (home / "dags").mkdir()
     (home / "dags" / "secretbridge_demo.py").write_text(AIRFLOW_DAG)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")},
+        **clean_environment(),
         "AIRFLOW_HOME": str(home / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -162,18 +186,122 @@ def airflow_task(home: Path) -> None:
          "secret:connections/warehouse#password"),
         ("dags", "test", "secretbridge_demo"),
     ]  # fmt: skip
+    output = ""
     for args in steps:
-        print(f"   $ airflow {' '.join(args)}")
-        done = subprocess.run(
-            [str(airflow), *args], env=env, capture_output=True, text=True, check=False,
-            timeout=300, start_new_session=True,
-        )  # fmt: skip
-        if done.returncode != 0:
-            print(textwrap.indent((done.stdout + done.stderr)[-3000:], "     "))
-            sys.exit(f"demo step failed: airflow {' '.join(args)} exited {done.returncode}")
-    for line in done.stdout.splitlines():
-        if line.startswith("DEMO "):
-            print(f"     {line[5:]}")
+        output = run_step(f"airflow {' '.join(args)}", [str(airflow), *args], env, timeout=300)
+    for line in show_demo_lines(output):
+        if line.startswith("warehouse "):
+            return line.split("->")[1].split()[0]
+    sys.exit("demo failed: the Airflow task did not print the warehouse connection")
+
+
+def dagster_runs(home: Path) -> dict[str, str]:
+    """moto and OpenBao on 127.0.0.1, seeded; the config file gains their stores (Airflow's
+    backend would read them too); then the assets of ``dev_env.dagster_demo`` materialized
+    by Dagster's command (multiprocess executor, a DAGSTER_HOME in the temporary folder) and
+    by ``materialize()``. Returns how each run saw ``warehouse``. Every server is stopped on
+    the way out, failed or not."""
+    dagster = Path(sys.executable).with_name("dagster")
+    if not dagster.exists():
+        print("   (Dagster is not installed here: pip install 'secretbridge[dagster]' dagster-aws)")
+        return {}
+    with contextlib.ExitStack() as servers:
+        aws, vault = MotoServer(home / "servers"), VaultServer(home / "servers")
+        servers.enter_context(aws)
+        servers.enter_context(vault)
+        print(f"   moto (Secrets Manager, S3) on {aws.url}, OpenBao on {vault.tls_url}")
+        stores: dict[str, object] = {"aws-sm": aws.store_settings("aws-sm")}
+        stores.update(vault.store_configs())
+        for service in (aws, vault):
+            os.environ.update(service.environment())
+            service.seed_demo()
+        aws.client("secretsmanager").create_secret(
+            Name="demo/s3_keys",  # the pair S3Resource gets; moto takes any key
+            SecretString=json.dumps(
+                {"access_key_id": "AKIADEMOSECRETBRIDGE", "secret_access_key": "demo-s3-key-4711"}
+            ),
+        )
+        config = Path(os.environ["SECRETBRIDGE_CONFIG"])
+        text = config.read_text()
+        assert CHAIN in text, "the demo config's chain changed: update CHAIN"
+        chain = f"chain = {json.dumps(['local', 'env', *stores])}"
+        config.write_text(text.replace(CHAIN, chain) + "\n" + tomli_w.dumps({"stores": stores}))
+        print(f"   the config file now reads: {chain}")
+
+        dagster_home = home / "dagster"
+        dagster_home.mkdir()
+        (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        env = {**clean_environment(), "DAGSTER_HOME": str(dagster_home), "DEMO_AWS_URL": aws.url}
+        runs = [
+            (
+                "dagster asset materialize",
+                "dagster asset materialize -m dev_env.dagster_demo --select '*'",
+                [str(dagster), "asset", "materialize", "-m", DAGSTER_MODULE, "--select", "*"],
+                ("",),  # every line
+            ),
+            (
+                "materialize()",
+                "python -m dev_env.dagster_demo   # materialize(): the in-process executor",
+                [sys.executable, "-m", DAGSTER_MODULE],
+                ("warehouse ", "materialize()"),  # the rest reads as above
+            ),
+        ]
+        seen: dict[str, str] = {}
+        for how, title, command, only in runs:
+            out = home / f"warehouse-{len(seen)}.txt"
+            output = run_step(title, command, {**env, "DEMO_OUT": str(out)}, timeout=180)
+            show_demo_lines(output, only)
+            seen[how] = out.read_text()
+    return seen
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without the developer's Airflow or Dagster settings."""
+    unwanted = ("AIRFLOW__", "_AIRFLOW", "DAGSTER_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(unwanted)}
+
+
+def default_signals() -> None:
+    """In the child before exec: a shell may have left SIGINT/SIGTERM ignored, and the
+    command must stop when asked."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+def run_step(title: str, args: list[str], env: Mapping[str, str], *, timeout: float) -> str:
+    """One command in its own process group, output captured; on failure or timeout the
+    group is killed, the output's tail shown and the demo stops."""
+    print(f"   $ {title}")
+    process = subprocess.Popen(
+        args, env=dict(env), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True, preexec_fn=default_signals,
+    )  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate(timeout=30)
+        process.returncode = -1
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever it left behind
+    if process.returncode != 0:
+        print(textwrap.indent(output[-3000:], "     "))
+        sys.exit(f"demo step failed: {title} exited {process.returncode}")
+    return output
+
+
+def show_demo_lines(output: str, only: tuple[str, ...] = ("",)) -> list[str]:
+    """Print (and return) the ``DEMO`` lines a task or asset printed that contain one of
+    ``only``, each once (Dagster's console repeats what is logged)."""
+    seen: list[str] = []
+    for line in output.splitlines():
+        _, found, text = line.partition("DEMO ")
+        if found and text not in seen and any(part in text for part in only):
+            seen.append(text)
+            print(f"     {text}")
+    return seen
 
 
 def describe(label: str, ref: str, secret: object) -> tuple[str, ...]:
