@@ -19,6 +19,7 @@ length, or the value itself through logging, which the redaction turns into ``**
 # No `from __future__ import annotations`: Dagster checks the `context` annotation itself.
 import logging
 import os
+import sys
 
 from dagster import AssetExecutionContext, Definitions, asset, get_dagster_logger, materialize
 from dagster_aws.s3 import S3Resource
@@ -30,6 +31,12 @@ from secretbridge.dagster import ConnectionResource, ResolvedResource, SecretsRe
 S3_KEYS = "aws-sm://demo/s3_keys"
 BUCKET = "secretbridge-demo"
 REGION = "us-east-1"
+
+
+def say(line: str) -> None:
+    """One ``DEMO`` line in one write (steps run in parallel share the terminal)."""
+    sys.stdout.write(f"DEMO {line}\n")
+    sys.stdout.flush()
 
 
 def hidden(value: str | None) -> str:
@@ -50,7 +57,7 @@ def warehouse(
     assert by_id == warehouse_conn.connection, "the two resources disagree"
     # Every field of a resolved connection is redacted from logs (the host too), so the
     # line logged here reads snowflake://etl@*** and the demo reads the file.
-    print(f"DEMO warehouse -> {show(by_id)}, password {hidden(by_id.password)}")
+    say(f"warehouse -> {show(by_id)}, password {hidden(by_id.password)}")
     context.log.info(f"DEMO context.log of the password: {by_id.password}")
     out = os.environ.get("DEMO_OUT")
     if out:
@@ -69,16 +76,16 @@ def tour(secrets: SecretsResource) -> None:
         "secret:team/api_token",  # a routed name: the custom store
     ]
     for ref, secret in secrets.get_many(refs).items():
-        print(f"DEMO get_many {ref:36} from {secret.store:10} {hidden(secret.reveal())}")
+        say(f"get_many {ref:36} from {secret.store:10} {hidden(secret.reveal())}")
     token = secrets.get("team-vault://team/api_token").reveal()
     # WARNING: with no handler configured, stdlib logging reaches stderr (the compute log).
     logging.getLogger("demo").warning("DEMO stdlib logging of team/api_token: %s", token)
     for key, secret in secrets.load("SNOWFLAKE/").items():
-        print(f"DEMO load('SNOWFLAKE/') {key:20} {hidden(secret.reveal())}")
+        say(f"load('SNOWFLAKE/') {key:20} {hidden(secret.reveal())}")
         get_dagster_logger().info(f"DEMO get_dagster_logger of {key}: {secret.reveal()}")
     for conn_id in ("demo_postgres", "vault_pg"):
         conn = secrets.connection(conn_id)
-        print(f"DEMO connection {conn_id:13} -> {show(conn)}, password {hidden(conn.password)}")
+        say(f"connection {conn_id:13} -> {show(conn)}, password {hidden(conn.password)}")
 
 
 @asset
@@ -88,8 +95,8 @@ def s3_listing(s3: S3Resource) -> None:
     client.create_bucket(Bucket=BUCKET)
     client.put_object(Bucket=BUCKET, Key="hello.txt", Body=b"hello from secretbridge")
     keys = [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET)["Contents"]]
-    print(f"DEMO S3Resource: s3://{BUCKET} holds {keys} (key id {hidden(s3.aws_access_key_id)})")
-    print(f"DEMO S3Resource: print of its secret key: {s3.aws_secret_access_key}")
+    say(f"S3Resource: s3://{BUCKET} holds {keys} (key id {hidden(s3.aws_access_key_id)})")
+    print(f"DEMO S3Resource: print of its secret key: {s3.aws_secret_access_key}\n", end="")
 
 
 defs = Definitions(
@@ -111,7 +118,7 @@ defs = Definitions(
 def main() -> None:
     """The same assets with ``materialize()``: the in-process executor, no instance."""
     result = materialize(defs.assets, resources=defs.resources)  # type: ignore[arg-type]
-    print(f"DEMO materialize(): success={result.success}")
+    say(f"materialize(): success={result.success}")
 
 
 if __name__ == "__main__":

@@ -235,13 +235,13 @@ def dagster_runs(home: Path) -> dict[str, str]:
         runs = [
             (
                 "dagster asset materialize",
-                "dagster asset materialize -m dev_env.dagster_demo --select '*'",
+                f"dagster asset materialize -m {DAGSTER_MODULE} --select '*'",
                 [str(dagster), "asset", "materialize", "-m", DAGSTER_MODULE, "--select", "*"],
                 ("",),  # every line
             ),
             (
                 "materialize()",
-                "python -m dev_env.dagster_demo   # materialize(): the in-process executor",
+                f"python -m {DAGSTER_MODULE}   # materialize(): the in-process executor",
                 [sys.executable, "-m", DAGSTER_MODULE],
                 ("warehouse ", "materialize()"),  # the rest reads as above
             ),
@@ -270,22 +270,24 @@ def default_signals() -> None:
 
 
 def run_step(title: str, args: list[str], env: Mapping[str, str], *, timeout: float) -> str:
-    """One command in its own process group, output captured; on failure or timeout the
+    """One command in its own process group, output captured (stdout, then stderr: kept
+    apart, so that lines of the two streams cannot interleave); on failure or timeout the
     group is killed, the output's tail shown and the demo stops."""
     print(f"   $ {title}")
     process = subprocess.Popen(
-        args, env=dict(env), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        args, env=dict(env), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True, preexec_fn=default_signals,
     )  # fmt: skip
     try:
-        output, _ = process.communicate(timeout=timeout)
+        out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=30)
         process.returncode = -1
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # whatever it left behind
+    output = f"{out}\n{err}"
     if process.returncode != 0:
         print(textwrap.indent(output[-3000:], "     "))
         sys.exit(f"demo step failed: {title} exited {process.returncode}")
