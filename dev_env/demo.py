@@ -26,6 +26,7 @@ import tomli_w
 from secretbridge import Resolver, Secret, Selection
 
 from .aws import MotoServer
+from .service import default_signals
 from .vault import VaultServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -259,14 +260,6 @@ def clean_environment() -> dict[str, str]:
     """This process's environment without the developer's Airflow or Dagster settings."""
     unwanted = ("AIRFLOW__", "_AIRFLOW", "DAGSTER_")
     return {k: v for k, v in os.environ.items() if not k.startswith(unwanted)}
-
-
-def default_signals() -> None:
-    """In the child before exec: a shell may have left SIGINT/SIGTERM ignored, and the
-    command must stop when asked."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def run_step(title: str, args: list[str], env: Mapping[str, str], *, timeout: float) -> str:

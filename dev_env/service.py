@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -54,6 +55,15 @@ def find_binary(name: str, package: str) -> str:
     if found is None:
         raise FileNotFoundError(f"{name!r} is not installed: pip install '{package}'")
     return found
+
+
+def default_signals() -> None:
+    """In a child before exec (only signal calls: safe between fork and exec): a shell or
+    CI runner may have left SIGINT/SIGTERM ignored or blocked, and the child must stop
+    when asked."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def port_open(port: int, host: str = LOOPBACK) -> bool:
@@ -120,6 +130,7 @@ class ProcessService(Service):
             env={**os.environ, **(env or {})},
             cwd=self.workdir,
             start_new_session=True,  # Ctrl-C in a terminal reaches only `dev_env up`
+            preexec_fn=default_signals,
         )
         log.close()
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dev_env.service import default_signals
+
 BIN = Path(sys.executable).parent
 AIRFLOW = BIN / "airflow"
 
@@ -38,14 +40,6 @@ def airflow_env(home: Path, dags: Path, **settings: str) -> dict[str, str]:
     )
     env.update(settings)
     return env
-
-
-def default_signals() -> None:
-    """In the child before exec (only signal calls: safe between fork and exec): a shell or
-    CI runner may have left SIGINT/SIGTERM ignored or blocked, and Airflow must stop."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def start(args: list[str], env: Mapping[str, str], **popen: Any) -> subprocess.Popen[Any]:
