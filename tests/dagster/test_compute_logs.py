@@ -5,10 +5,13 @@ on its own, without Dagster."""
 
 from __future__ import annotations
 
+import array
+import fcntl
 import os
 import sqlite3
 import subprocess
 import sys
+import termios
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -219,6 +222,7 @@ def test_lines_are_redacted_whole_and_mirrored(capture: Capture) -> None:
     with redacted_fds({capture.fd: str(capture.file)}, drain_timeout=10):
         os.write(capture.fd, b"one " + secret + b" two\n")
         os.write(capture.fd, b"split " + secret[:4])  # no line break between the pieces
+        assert _eventually(lambda: _unread(capture.fd) == 0)  # the thread has the piece
         os.write(capture.fd, secret[4:] + b" joined\n")
         os.write(capture.fd, b"progress " + secret + b"\r")
         os.write(capture.fd, b"not utf-8 \xff\xfe " + secret + b"\n")
@@ -262,6 +266,13 @@ def test_a_process_that_keeps_the_pipe_is_not_waited_for(capture: Capture) -> No
     # The straggler is gone: its pipe ends, and so does the thread.
     assert _eventually(lambda: "late ***" in capture.file.read_text())
     assert SECRET not in capture.file.read_text()
+
+
+def _unread(fd: int) -> int:
+    """Bytes in the pipe ``fd`` writes to that its reader has not read yet."""
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, count)
+    return count[0]
 
 
 def _eventually(condition: Callable[[], bool], within: float = 30) -> bool:
