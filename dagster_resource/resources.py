@@ -105,7 +105,8 @@ def run_view(config: str | None, context: InitResourceContext | None) -> Iterato
     as a resource of the run is set up. Building the resolver reads the config file only;
     stores connect on first use."""
     resolver = shared_resolver(config)
-    key = (id(resolver), context.run_id if context is not None else None)
+    run = context.run if context is not None else None
+    key = (id(resolver), run.run_id if run is not None else None)
     with _runs_lock:
         entry = _runs.setdefault(key, [resolver.now(), 0.0])
         entry[1] += 1
