@@ -12,7 +12,7 @@ it, and the redaction hooks stay installed while any of these resources is set u
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -284,12 +284,9 @@ class ResolvedResource(_Resolving):
                 yield initialized
 
     def _wrapped(self) -> type[ConfigurableResource]:
-        module, _, qualname = self.resource.partition(":")
         try:
-            found: Any = importlib.import_module(module)
-            for part in qualname.split("."):
-                found = getattr(found, part)
-        except (ImportError, AttributeError) as error:
+            found = pkgutil.resolve_name(self.resource)
+        except (ImportError, AttributeError, ValueError) as error:
             raise ConfigError(
                 f"ResolvedResource: cannot import {self.resource!r}: {error}"
             ) from None

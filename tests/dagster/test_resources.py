@@ -283,3 +283,23 @@ def test_a_malformed_reference_in_a_resolved_field_names_the_field_not_its_text(
     text = failure_text(result)
     assert "field 'password'" in text and "malformed" in text, text
     assert typed not in text
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("nowhere.at_all:Thing", "cannot import 'nowhere.at_all:Thing'"),
+        ("json:dumps", "'json:dumps' is not a ConfigurableResource"),
+    ],
+)
+def test_a_wrapped_resource_that_cannot_be_used_fails_the_run_saying_which(
+    config: Path, path: str, problem: str
+) -> None:
+    @dg.asset
+    def uses_inner(inner: dg.ResourceParam[Any]) -> None:
+        pass
+
+    resource = ResolvedResource(resource=path, fields={"user": "u"}, config=str(config))
+    result = dg.materialize([uses_inner], resources={"inner": resource}, raise_on_error=False)
+    assert not result.success
+    assert problem in failure_text(result)
