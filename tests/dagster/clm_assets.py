@@ -10,23 +10,14 @@ import sys
 
 from dagster import Definitions, asset
 
-from secretbridge import Resolver
-from secretbridge.dagster import redaction
+from secretbridge.dagster import SecretsResource
 
 REF = "secret:clm/canary"
 
 
-def resolved(ref: str) -> str:
-    """The value, resolved and registered in the step's process as the resources do."""
-    with Resolver.from_config() as resolver:
-        value = resolver.get(ref).reveal()
-    redaction.register(value)
-    return value
-
-
 @asset
-def fd_writes() -> None:
-    value = resolved(REF)
+def fd_writes(secrets: SecretsResource) -> None:
+    value = secrets.get(REF).reveal()
     raw = value.encode()
     os.write(1, b"fd1 before " + raw + b" after fd1\n")
     os.write(2, b"fd2 before " + raw + b" after fd2\n")
@@ -42,8 +33,8 @@ def fd_writes() -> None:
 
 
 @asset
-def straggler() -> None:
-    value = resolved(REF)
+def straggler(secrets: SecretsResource) -> None:
+    value = secrets.get(REF).reveal()
     # Holds the step's stdout and stderr long after the step: prints the value once it
     # is over, then sleeps (the test's process-group kill ends it).
     subprocess.Popen(
@@ -53,4 +44,5 @@ def straggler() -> None:
     os.write(1, b"straggler started\n")
 
 
-defs = Definitions(assets=[fd_writes, straggler])
+# The config file comes from $SECRETBRIDGE_CONFIG, set by the test.
+defs = Definitions(assets=[fd_writes, straggler], resources={"secrets": SecretsResource()})

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from airflow_env import local_store_toml, run
+from dagster import DagsterInstance
 from leaks import CANARY
 
 from secretbridge import Resolver
@@ -155,8 +156,16 @@ def test_fd_level_output_is_redacted_in_the_compute_logs(redacted: Materialized)
         assert line in out, out
     for line in FD_WRITES_ERR:
         assert line in err, err
-    # Dagster's own readers find the capture finished, as with the local manager.
-    assert base.with_suffix(".complete").exists()
+    # Dagster reads them back as it does the local manager's (``capturedLogs`` in the UI
+    # calls get_log_data), and finds the capture finished.
+    with DagsterInstance.from_config(str(redacted.home)) as instance:
+        manager = instance.compute_log_manager
+        assert isinstance(manager, RedactingComputeLogManager)
+        log_key = [base.parent.parent.name, "compute_logs", base.name]
+        data = manager.get_log_data(log_key)
+        assert manager.is_capture_complete(log_key)
+    assert data.stdout is not None
+    assert data.stdout.decode() == out
     # The console got the same redacted lines (the step's fd 1 is the command's stdout).
     assert "fd1 before *** after fd1" in redacted.output
     assert CANARY not in redacted.output
@@ -180,8 +189,13 @@ def test_the_local_manager_leaves_fd_level_output_in_the_clear(store: Path) -> N
     """The hole the redacting manager closes (and proof that the checks above can fail)."""
     local = materialize(store, "fd_writes", "")
     out, err, _ = local.compute_logs("fd1 before")
-    assert f"fd1 before {CANARY} after fd1" in out
-    assert f"fd2 before {CANARY} after fd2" in err
+    for line in ("fd1 before {} after fd1", "echo says {} to stdout"):
+        assert line.format(CANARY) in out
+    for line in ("fd2 before {} after fd2", "sh says {} to stderr"):
+        assert line.format(CANARY) in err
+    # print goes through the resource's sys.stdout/sys.stderr wrappers, which redact.
+    assert "print says *** on stdout" in out
+    assert "print says *** on stderr" in err
     assert holders(local.home, CANARY)
 
 
