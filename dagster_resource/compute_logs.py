@@ -22,6 +22,11 @@ Enable it in ``dagster.yaml``::
 A partial line is held until its line break (``\\n`` or ``\\r``), so a value written in
 pieces is redacted once its line completes; a line longer than :data:`MAX_HELD` bytes is
 redacted in pieces of that size, and a value straddling such a cut is not recognised.
+
+Costs: two threads per capture (one per stream: per step process under the multiprocess
+executor, per run in process); output reaches the files and the console line by line
+rather than as written; a step writing faster than the threads redact (about 12 MB/s with
+100 registered values, measured here) is slowed by the full pipe.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from dagster import Field, Float
 from dagster._core.storage.compute_log_manager import CapturedLogContext, ComputeIOType
@@ -84,7 +89,7 @@ class RedactingComputeLogManager(LocalComputeLogManager):
     @classmethod
     def config_type(cls) -> dict[str, Any]:
         return {
-            **super().config_type(),
+            **cast("dict[str, Any]", super().config_type()),  # the local manager's: a dict
             "drain_timeout": Field(
                 Float,
                 is_required=False,
