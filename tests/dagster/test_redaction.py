@@ -120,3 +120,11 @@ def test_a_hook_installed_after_ours_is_not_cut_off(hooks: None) -> None:
         "rd.chain", logging.INFO, "f", 1, "v=%s", (PLAIN,), None
     )
     assert calls == ["theirs"] and record.getMessage() == "v=***", "ours still redacts"
+
+
+def test_each_line_of_a_multi_line_value_is_redacted_on_its_own() -> None:
+    """A PEM key printed (or read back) line by line: no line of it shows."""
+    key = "-----BEGIN KEY-----\nrd-pem-line-one-5c1d\r\nrd-pem-line-two-8e0a\n-----END KEY-----"
+    redaction.register(key)
+    for line in key.splitlines():
+        assert redaction.redact(f"> {line.strip()}\n") == "> ***\n"
