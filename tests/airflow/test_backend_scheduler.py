@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from airflow_env import free_port
 from airflow_kit import CONFIG, DAGS, SECRETS, VALUES, AirflowHome, Servers, digest
+from processes import free_port
 
 pytestmark = pytest.mark.slow
 
