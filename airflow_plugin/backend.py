@@ -118,7 +118,9 @@ class SecretsBackend(BaseSecretsBackend):
             return None
 
         def lookup(resolver: Resolver) -> str | None:
-            names = self._names(resolver.config.namespaces.variables, key, team_name)
+            names = resolver.refs_for(
+                "variables", key, team=team_name, team_fallback=self.team_fallback
+            )
             for name in names:
                 secret = _get_or_none(resolver, name)
                 if secret is not None:
@@ -138,7 +140,7 @@ class SecretsBackend(BaseSecretsBackend):
 
             if parse_reference(key, resolver.schemes) is not None:
                 return resolver.get(key).reveal()
-            for name in self._names(resolver.config.namespaces.config, key, None):
+            for name in resolver.refs_for("config", key):
                 secret = _get_or_none(resolver, name)
                 if secret is not None:
                     return secret.reveal()
@@ -152,7 +154,9 @@ class SecretsBackend(BaseSecretsBackend):
         def lookup(resolver: Resolver) -> Connection | None:
             from secretbridge import Connection
 
-            for name in self._names(resolver.config.namespaces.connections, conn_id, team_name):
+            for name in resolver.refs_for(
+                "connections", conn_id, team=team_name, team_fallback=self.team_fallback
+            ):
                 secret = _get_or_none(resolver, name)
                 if secret is None:
                     continue
@@ -206,18 +210,6 @@ class SecretsBackend(BaseSecretsBackend):
         if conn_class is not None and conn_class.__module__.startswith("airflow.models"):
             return True
         return not _in_task_process() and os.environ.get("_AIRFLOW_PROCESS_CONTEXT") == "server"
-
-    def _names(self, namespace: str, key: str, team_name: str | None) -> list[str]:
-        from secretbridge import Reference, format_reference
-
-        shared = f"{namespace}/{key}"
-        if not team_name:
-            names = [shared]
-        elif self.team_fallback:
-            names = [f"teams/{team_name}/{shared}", shared]
-        else:
-            names = [f"teams/{team_name}/{shared}"]
-        return [format_reference(Reference(name)) for name in names]
 
     def _guarded(self, what: str, lookup: Callable[[Resolver], T | None]) -> T | None:
         """Run ``lookup(resolver)``: a secretbridge failure becomes the one exception that

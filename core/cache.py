@@ -5,6 +5,9 @@
   seconds, served only when its store fails. ``cache_ttl = 0`` serves nothing from the
   cache but still keeps the last good value for stale-if-error.
 - A miss ("not found") is remembered ``miss_ttl`` seconds (same jitter).
+- A caller may ask for entries fetched after a moment (``fetched_after``): an
+  orchestrator's run then sees what the store holds now, not what an earlier run in the
+  same process read, while names fetched during the run are fetched once.
 - A write forgets only what it may have changed: the values read from the written
   store and physical name, and the entries of the written logical name.
 - :class:`Flights`: concurrent misses of one reference (from ``get`` or ``get_many``)
@@ -51,6 +54,12 @@ class Entry:
     miss: SecretNotFound | None
     expires: float
     stale_until: float
+    fetched: float
+
+    def serves(self, now: float, fetched_after: float | None) -> bool:
+        """Whether a lookup at ``now`` may be answered from this entry: not expired, and
+        fetched no earlier than ``fetched_after`` when the caller asks for that."""
+        return now < self.expires and (fetched_after is None or self.fetched >= fetched_after)
 
 
 class Cache:
@@ -73,12 +82,12 @@ class Cache:
             if self.ttl <= 0 and self.stale_if_error <= 0:
                 return
             expires = now + jittered(self.ttl, EXPIRY_JITTER, self.rng)
-            entry = Entry(ref, outcome, None, expires, expires + self.stale_if_error)
+            entry = Entry(ref, outcome, None, expires, expires + self.stale_if_error, now)
         elif isinstance(outcome, SecretNotFound):
             if self.miss_ttl <= 0:
                 return
             expires = now + jittered(self.miss_ttl, EXPIRY_JITTER, self.rng)
-            entry = Entry(ref, None, outcome, expires, expires)
+            entry = Entry(ref, None, outcome, expires, expires, now)
         else:
             return
         with self._lock:

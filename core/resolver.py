@@ -39,7 +39,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .naming import Selection, expand_json, rule_for
-from .refs import Reference, parse_name, parse_reference
+from .refs import Reference, format_reference, parse_name, parse_reference
 from .stores import RESERVED_SCHEMES
 from .stores.base import Store, StoreContext, build_options, load_store_class
 from .values import Connection, Secret
@@ -252,11 +252,47 @@ class Resolver:
         """Parse with this resolver's store names as schemes; None for a literal."""
         return parse_reference(text, self._schemes)
 
-    def get(self, ref: str | Reference, *, principal: str | None = None) -> Secret:
-        """Resolve one reference (or literal) to a Secret; raises a SecretBridgeError."""
+    def refs_for(
+        self,
+        kind: Literal["connections", "variables", "config"],
+        key: str,
+        *,
+        team: str | None = None,
+        team_fallback: bool = True,
+    ) -> list[str]:
+        """The references an orchestrator's connection id, variable key or config key is
+        looked up under, in order: ``secret:connections/X`` (the first segment from the
+        config's ``[namespaces]``); with a team, ``teams/<team>/...`` first, then the
+        shared name unless ``team_fallback`` is off. Airflow and Dagster both ask this, so
+        the same id names the same secret in both."""
+        shared = f"{getattr(self.config.namespaces, kind)}/{key}"
+        if not team:
+            names = [shared]
+        elif team_fallback:
+            names = [f"teams/{team}/{shared}", shared]
+        else:
+            names = [f"teams/{team}/{shared}"]
+        return [format_reference(Reference(name)) for name in names]
+
+    def now(self) -> float:
+        """This resolver's clock, the time base of ``fetched_after``."""
+        return self._clock()
+
+    def get(
+        self,
+        ref: str | Reference,
+        *,
+        principal: str | None = None,
+        fetched_after: float | None = None,
+    ) -> Secret:
+        """Resolve one reference (or literal) to a Secret; raises a SecretBridgeError.
+
+        ``fetched_after`` (a :meth:`now` reading, e.g. when a run started): a cached value
+        or miss fetched before it is fetched again (an outage may still be answered by the
+        stale value, as configured)."""
         key = ref if isinstance(ref, str) else str(ref)
         entry = self._entries.get(key)
-        if entry is not None and self._clock() < entry.expires:
+        if entry is not None and entry.serves(self._clock(), fetched_after):
             return self._from_cache(principal, key, entry)
         outcome = self._lookup([key], principal)[key]
         if isinstance(outcome, SecretBridgeError):
@@ -283,6 +319,7 @@ class Resolver:
         refs: Iterable[str | Reference],
         *,
         principal: str | None = None,
+        fetched_after: float | None = None,
         return_exceptions: Literal[False] = False,
     ) -> dict[str, Secret]: ...
 
@@ -292,6 +329,7 @@ class Resolver:
         refs: Iterable[str | Reference],
         *,
         principal: str | None = None,
+        fetched_after: float | None = None,
         return_exceptions: bool,
     ) -> dict[str, Secret | SecretBridgeError]: ...
 
@@ -300,6 +338,7 @@ class Resolver:
         refs: Iterable[str | Reference],
         *,
         principal: str | None = None,
+        fetched_after: float | None = None,
         return_exceptions: bool = False,
     ) -> dict[str, Secret] | dict[str, Secret | SecretBridgeError]:
         """Resolve many references in as few store calls as the stores allow.
@@ -314,7 +353,7 @@ class Resolver:
         missing: list[str] = []
         for key in keys:
             entry = self._entries.get(key)
-            if entry is not None and now < entry.expires:
+            if entry is not None and entry.serves(now, fetched_after):
                 try:
                     results[key] = self._from_cache(principal, key, entry)
                 except AuditError:
@@ -361,16 +400,24 @@ class Resolver:
             return denied
         return copy_error(outcome) if isinstance(outcome, SecretBridgeError) else outcome
 
-    def connection(self, ref: str | Reference, *, principal: str | None = None) -> Connection:
+    def connection(
+        self,
+        ref: str | Reference,
+        *,
+        principal: str | None = None,
+        fetched_after: float | None = None,
+    ) -> Connection:
         """An Airflow-compatible connection; fields that parse as references are resolved.
 
         A field is a reference only when it parses as one; any other text is a literal.
         A field that starts like a reference but is malformed is an error naming the
         field and the problem, never its text (a literal field may be a password).
         """
-        secret = self.get(ref, principal=principal)
+        secret = self.get(ref, principal=principal, fetched_after=fetched_after)
         conn = Connection.parse(secret.reveal(), ref=secret.ref)
-        return self.resolve_fields(conn, ref=secret.ref, principal=principal)
+        return self.resolve_fields(
+            conn, ref=secret.ref, principal=principal, fetched_after=fetched_after
+        )
 
     def reference_fields(self, conn: Connection) -> dict[str, Reference | None]:
         """The fields of ``conn`` (``password``, ``extra.KEY``, ...) that are references:
@@ -392,15 +439,25 @@ class Resolver:
         return found
 
     def resolve_fields(
-        self, conn: Connection, *, ref: str | None = None, principal: str | None = None
+        self,
+        conn: Connection,
+        *,
+        ref: str | None = None,
+        principal: str | None = None,
+        fetched_after: float | None = None,
     ) -> Connection:
         """``conn`` with its reference fields resolved, as :meth:`connection` does for a
         connection kept in a store; for a connection kept elsewhere (an orchestrator's
         own database). ``ref`` names the connection in errors."""
-        return conn.map_fields(partial(self._connection_field, ref, principal))
+        return conn.map_fields(partial(self._connection_field, ref, principal, fetched_after))
 
     def _connection_field(
-        self, conn_ref: str | None, principal: str | None, field: str, text: str
+        self,
+        conn_ref: str | None,
+        principal: str | None,
+        fetched_after: float | None,
+        field: str,
+        text: str,
     ) -> str:
         try:
             parsed = self.parse(text)
@@ -410,7 +467,7 @@ class Resolver:
             if parsed is None:
                 return text
             try:
-                return self.get(parsed, principal=principal).reveal()
+                return self.get(parsed, principal=principal, fetched_after=fetched_after).reveal()
             except SecretBridgeError as error:
                 failure = type(error)(
                     f"field {field!r} of the connection holds a reference that could not be "
@@ -426,7 +483,11 @@ class Resolver:
         )
 
     def load(
-        self, selection: str | Selection = "", *, principal: str | None = None
+        self,
+        selection: str | Selection = "",
+        *,
+        principal: str | None = None,
+        fetched_after: float | None = None,
     ) -> dict[str, Secret]:
         """Every secret under a logical prefix, keyed by dotted name
         (``SNOWFLAKE/TRANSFORM/PASSWORD`` -> ``TRANSFORM.PASSWORD`` with the prefix
@@ -434,7 +495,9 @@ class Resolver:
         chosen = Selection.of(selection)
         names = [item.name for item in self.list_secrets(chosen.prefix)]
         refs = {name: Reference(name) for name in names}
-        resolved = self.get_many([str(r) for r in refs.values()], principal=principal)
+        resolved = self.get_many(
+            [str(r) for r in refs.values()], principal=principal, fetched_after=fetched_after
+        )
         out: dict[str, Secret] = {}
         for name, ref in refs.items():
             secret = resolved[str(ref)]

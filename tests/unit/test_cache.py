@@ -343,3 +343,41 @@ def test_backoff_delays_grow_jittered_and_capped(store: MemoryStore, clock: Cloc
         waits.append(float(str(caught.value).split("next try in ")[1].split(" s")[0]))
         clock.now += 120
     assert waits == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0]
+
+
+# ------------------------------------------------------------------ fetched_after (per run)
+
+
+def test_fetched_after_refetches_what_an_earlier_run_read_and_reuses_this_runs(
+    resolver: Resolver, store: MemoryStore, clock: Clock
+) -> None:
+    """An orchestrator's run asks for values fetched since it started: a rotated secret
+    is seen by the next run in the same process, and within a run each name is fetched
+    once (by get, get_many, connection and load alike)."""
+    store.set("app/k", "v1")
+    store.set("conn", '{"conn_type": "postgres", "password": "secret:app/k"}')
+    assert resolver.get("secret:app/k").reveal() == "v1"
+    store.set("app/k", "v2")  # rotated between runs, well within the TTL
+    clock.now += 1
+    run_started = resolver.now()
+    calls = len(store.calls)
+    assert resolver.get("secret:app/k", fetched_after=run_started).reveal() == "v2"
+    assert len(store.calls) == calls + 1
+    value = resolver.get_many(["secret:app/k"], fetched_after=run_started)["secret:app/k"].reveal()
+    assert value == "v2"
+    conn = resolver.connection("secret:conn", fetched_after=run_started)
+    assert conn.password == "v2"
+    assert resolver.load("app/", fetched_after=run_started)["k"].reveal() == "v2"
+    fetched = [path for call in store.calls[calls:] for path in call]
+    assert fetched.count("app/k") == 1, store.calls[calls:]
+    assert resolver.get("secret:app/k").reveal() == "v2", "without fetched_after: the cache"
+
+
+def test_fetched_after_still_serves_a_stale_value_when_the_store_is_down(
+    resolver: Resolver, store: MemoryStore, clock: Clock
+) -> None:
+    store.set("app/k", "v1")
+    resolver.get("secret:app/k")
+    clock.now += 1
+    store.down = True
+    assert resolver.get("secret:app/k", fetched_after=resolver.now()).reveal() == "v1"

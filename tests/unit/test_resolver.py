@@ -419,3 +419,20 @@ def test_reference_fields_names_each_reference_field_and_withholds_malformed_tex
         "extra.token": Reference("TOKEN", store="main"),
     }
     assert_no_leak("CANARY", found)
+
+
+def test_refs_for_names_an_orchestrators_ids_by_the_configs_namespaces() -> None:
+    """Airflow's backend and Dagster's resources both ask this: one id, one secret."""
+    resolver = make({"namespaces": {"connections": "airflow/conns"}})
+    assert resolver.refs_for("connections", "warehouse") == ["secret:airflow/conns/warehouse"]
+    assert resolver.refs_for("variables", "batch size") == ["secret:variables/batch size"]
+    assert resolver.refs_for("config", "core/fernet_key") == ["secret:config/core/fernet_key"]
+    assert resolver.refs_for("connections", "db", team="red") == [
+        "secret:teams/red/airflow/conns/db",
+        "secret:airflow/conns/db",
+    ]
+    assert resolver.refs_for("connections", "db", team="red", team_fallback=False) == [
+        "secret:teams/red/airflow/conns/db"
+    ]
+    # '#' in an id is part of the name, not a field
+    assert resolver.refs_for("variables", "a#b") == ["secret:variables/a%23b"]
