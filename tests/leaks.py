@@ -16,7 +16,7 @@ from pathlib import Path
 
 from secretbridge.testing import assert_no_leak
 
-__all__ = ["CANARY", "assert_clean", "assert_no_leak", "holders"]
+__all__ = ["CANARY", "assert_clean", "assert_no_leak", "holders", "places"]
 
 #: The value tests plant: it must never show in an error, a log line or a repr.
 CANARY = "canary-sb-7e41-NEVER-SHOW-THIS"
@@ -41,22 +41,32 @@ def holders(root: Path, *needles: str) -> list[str]:
     whose text or blob does. Every file and cell is also searched after unwrapping
     zlib/gzip data and base64 runs (nested, a few levels deep). A database that cannot be
     read fails the scan: an unread place is not a clean one."""
+    return sorted({place for found in places(root, *needles).values() for place in found})
+
+
+def places(root: Path, *needles: str) -> dict[str, list[str]]:
+    """:func:`holders` for each needle, in one pass over ``root``."""
     wanted = [needle.encode() for needle in needles if needle]
     assert wanted, "holders() needs at least one non-empty needle"
-    found: set[str] = set()
+    found: dict[bytes, set[str]] = {needle: set() for needle in wanted}
     for path in sorted(root.rglob("*")):
         if path.is_symlink() or not path.is_file():
             continue
         data = path.read_bytes()
-        if _holds(data, wanted):
-            found.add(str(path))
+        for needle in _held(data, wanted):
+            found[needle].add(str(path))
         if data.startswith(SQLITE_HEADER):
-            found.update(f"{path}: {cell}" for cell in _cells_holding(path, wanted))
-    return sorted(found)
+            for cell, needle in _cells_holding(path, wanted):
+                found[needle].add(f"{path}: {cell}")
+    return {needle.decode(): sorted(where) for needle, where in found.items()}
 
 
-def _holds(data: bytes, wanted: Sequence[bytes], depth: int = _DEPTH) -> bool:
-    return any(needle in view for view in _views(data, depth) for needle in wanted)
+def _held(data: bytes, wanted: Sequence[bytes], depth: int = _DEPTH) -> set[bytes]:
+    """The needles ``data`` holds."""
+    held: set[bytes] = set()
+    for view in _views(data, depth):
+        held.update(needle for needle in wanted if needle in view)
+    return held
 
 
 def _views(data: bytes, depth: int) -> Iterator[bytes]:
@@ -96,7 +106,7 @@ def _unbase64(run: bytes) -> Iterator[bytes]:
                 continue
 
 
-def _cells_holding(db: Path, wanted: Sequence[bytes]) -> Iterator[str]:
+def _cells_holding(db: Path, wanted: Sequence[bytes]) -> Iterator[tuple[str, bytes]]:
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / db.name
         shutil.copyfile(db, copy)
@@ -113,7 +123,7 @@ def _cells_holding(db: Path, wanted: Sequence[bytes]) -> Iterator[str]:
             raise AssertionError(f"cannot read the SQLite database {db}: {error}") from error
 
 
-def _scan_tables(conn: sqlite3.Connection, wanted: Sequence[bytes]) -> Iterator[str]:
+def _scan_tables(conn: sqlite3.Connection, wanted: Sequence[bytes]) -> Iterator[tuple[str, bytes]]:
     tables = [
         row[0]
         for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -127,5 +137,6 @@ def _scan_tables(conn: sqlite3.Connection, wanted: Sequence[bytes]) -> Iterator[
             for column, value in zip(columns, row, strict=True):
                 if isinstance(value, str):
                     value = value.encode("utf-8", "surrogateescape")
-                if isinstance(value, bytes) and _holds(value, wanted):
-                    yield f"{table}.{column} row {number}"
+                if isinstance(value, bytes):
+                    for needle in _held(value, wanted):
+                        yield f"{table}.{column} row {number}", needle
