@@ -5,6 +5,7 @@ by accident."""
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
 import shutil
@@ -101,7 +102,7 @@ def _unbase64(run: bytes) -> Iterator[bytes]:
         chunk = chunk[: len(chunk) - len(chunk) % 4]
         if chunk:
             try:
-                yield binascii.a2b_base64(chunk, strict_mode=True)
+                yield base64.b64decode(chunk, validate=True)
             except binascii.Error:
                 continue
 

@@ -13,7 +13,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
-from leaks import CANARY, holders
+from leaks import CANARY, holders, places
 
 OTHER = "second-needle-9c2d-SECRET"
 
@@ -95,3 +95,13 @@ def test_an_unreadable_database_fails_the_scan(tmp_path: Path) -> None:
     (tmp_path / "broken.db").write_bytes(b"SQLite format 3\0" + b"\xff" * 200)
     with pytest.raises(AssertionError, match=r"broken\.db"):
         holders(tmp_path, CANARY)
+
+
+def test_places_tells_each_needle_where_it_is(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_text(f"{CANARY} {OTHER}")
+    (tmp_path / "b.log").write_text(OTHER)
+    assert places(tmp_path, CANARY, OTHER, "absent-needle") == {
+        CANARY: [str(tmp_path / "a.log")],
+        OTHER: [str(tmp_path / "a.log"), str(tmp_path / "b.log")],
+        "absent-needle": [],
+    }
