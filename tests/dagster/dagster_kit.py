@@ -57,6 +57,30 @@ def materialize(
     return run(args, env, timeout=timeout, cwd=HERE)
 
 
+# ``materialize()`` in a fresh Python: the in-process executor, DagsterInstance.get() (the
+# env's DAGSTER_HOME) so that the run persists like a deployed one.
+_IN_PROCESS = """
+import importlib, sys
+from dagster import DagsterInstance, materialize
+defs = importlib.import_module(sys.argv[1]).defs
+with DagsterInstance.get() as instance:
+    result = materialize(
+        list(defs.assets), resources=dict(defs.resources), instance=instance,
+        selection=sys.argv[2].split(","),
+    )
+sys.exit(0 if result.success else 1)
+"""
+
+
+def materialize_in_process(
+    module: str, select: str, env: Mapping[str, str], *, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """``dagster.materialize()`` of the ``select``ed assets (comma-separated keys) of
+    ``module``'s ``defs``, in a new Python with ``env``; output merged."""
+    args = [str(BIN / "python"), "-c", _IN_PROCESS, module, select]
+    return run(args, env, timeout=timeout, cwd=HERE)
+
+
 class GraphQLError(AssertionError):
     pass
 

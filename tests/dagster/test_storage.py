@@ -1,17 +1,19 @@
 """Runs of the canary assets in a real Dagster, by ``dagster asset materialize``
-(multiprocess executor) and launched through ``dagster dev``'s GraphQL: both succeed, the
-assets receive the right values (digests in their metadata), every channel they wrote a
-value to shows ``***`` in its place, and nothing under DAGSTER_HOME holds a value: raw
-files, compute logs, and every SQLite cell with its zlib blobs unpacked."""
+(multiprocess executor), by ``materialize()`` (in process, on a persistent instance) and
+launched through ``dagster dev``'s GraphQL: each succeeds, the assets receive the right
+values (digests in their metadata), every channel they wrote a value to shows ``***`` in
+its place, and nothing under DAGSTER_HOME holds a value: raw files, compute logs, and
+every SQLite cell with its zlib blobs unpacked."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from dagster_canaries import CANARIES
-from dagster_kit import DagsterDev, materialize
+from dagster_kit import DagsterDev, materialize, materialize_in_process
 from defs_canary import CHANNELS, INNER_REF, MANAGED_LOGGER, PLAIN_LOGGER, digest, line
 from leaks import assert_no_leak, places
 
@@ -56,13 +58,24 @@ def assert_run_left_no_value_and_redacted_every_channel(home: Path) -> None:
         assert any(EVENT_LOG in place for place in found[hexdigest]), label
 
 
-def test_dagster_asset_materialize_multiprocess_stores_no_value(
-    tmp_path: Path, canary_env: Callable[[Path], dict[str, str]]
+@pytest.mark.parametrize(
+    ("runner", "executor"),
+    [
+        (materialize, "Executing steps using multiprocess executor"),
+        (materialize_in_process, "Executing steps in process"),
+    ],
+    ids=["dagster-asset-materialize", "materialize()"],
+)
+def test_a_materialization_stores_no_value(
+    tmp_path: Path,
+    canary_env: Callable[[Path], dict[str, str]],
+    runner: Callable[[str, str, dict[str, str]], subprocess.CompletedProcess[str]],
+    executor: str,
 ) -> None:
     home = tmp_path / "dagster_home"
-    done = materialize("defs_canary", "canary_values,canary_inner", canary_env(home))
+    done = runner("defs_canary", "canary_values,canary_inner", canary_env(home))
     assert done.returncode == 0, done.stdout[-6000:]
-    assert "Executing steps using multiprocess executor" in done.stdout
+    assert executor in done.stdout
     assert_run_left_no_value_and_redacted_every_channel(home)
     assert_no_leak(CANARIES.values(), done.stdout)  # the console
     assert line("context.log", "token", "***") in done.stdout
