@@ -8,9 +8,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import shutil
 import sqlite3
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,10 +38,10 @@ def assert_clean(*things: object) -> None:
 def holders(root: Path, *needles: str) -> list[str]:
     """Every place under ``root`` that holds one of ``needles``, sorted: a file whose raw
     bytes do, and each cell (``path: table.column row N``) of every SQLite database
-    (found by its header, read with its -wal, on a copy: the original is never opened)
-    whose text or blob does. Every file and cell is also searched after unwrapping
-    zlib/gzip data and base64 runs (nested, a few levels deep). A database that cannot be
-    read fails the scan: an unread place is not a clean one."""
+    (found by its header, read with its -wal, read-only) whose text or blob does. Every
+    file and cell is also searched after unwrapping zlib/gzip data and base64 runs
+    (nested, a few levels deep). A database that cannot be read fails the scan: an
+    unread place is not a clean one."""
     return sorted({place for found in places(root, *needles).values() for place in found})
 
 
@@ -108,12 +108,14 @@ def _unbase64(run: bytes) -> Iterator[bytes]:
 
 
 def _cells_holding(db: Path, wanted: Sequence[bytes]) -> Iterator[tuple[str, bytes]]:
+    """Scan a copy of ``db`` and its -wal (SQLite replays the WAL when the copy opens).
+    Opening the original, even read-only, would create -wal/-shm files in the tree."""
+    main, wal = _stable_read(db)
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / db.name
-        shutil.copyfile(db, copy)
-        wal = db.with_name(db.name + "-wal")
-        if wal.exists():  # the copy replays it when opened
-            shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        copy.write_bytes(main)
+        if wal is not None:
+            copy.with_name(copy.name + "-wal").write_bytes(wal)
         try:
             conn = sqlite3.connect(copy)
             try:
@@ -122,6 +124,25 @@ def _cells_holding(db: Path, wanted: Sequence[bytes]) -> Iterator[tuple[str, byt
                 conn.close()
         except sqlite3.DatabaseError as error:
             raise AssertionError(f"cannot read the SQLite database {db}: {error}") from error
+
+
+def _stable_read(db: Path) -> tuple[bytes, bytes | None]:
+    """The database and its -wal as read twice alike: a writer still running (``dagster
+    dev``'s daemon) cannot hand the scan a torn pair."""
+    wal = db.with_name(db.name + "-wal")
+    for _ in range(10):
+        first = db.read_bytes(), _read_if_there(wal)
+        if first == (db.read_bytes(), _read_if_there(wal)):
+            return first
+        time.sleep(0.2)
+    raise AssertionError(f"the SQLite database {db} kept changing while it was read")
+
+
+def _read_if_there(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _scan_tables(conn: sqlite3.Connection, wanted: Sequence[bytes]) -> Iterator[tuple[str, bytes]]:

@@ -105,3 +105,12 @@ def test_places_tells_each_needle_where_it_is(tmp_path: Path) -> None:
         OTHER: [str(tmp_path / "a.log"), str(tmp_path / "b.log")],
         "absent-needle": [],
     }
+
+
+def test_the_scan_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
+    with database(tmp_path / "runs.db", wal=True) as conn:  # WAL mode, as Dagster's
+        conn.execute("INSERT INTO snapshots VALUES (1, NULL, 'x')")
+        conn.commit()
+    before = sorted(tmp_path.rglob("*"))
+    assert holders(tmp_path, CANARY) == []
+    assert sorted(tmp_path.rglob("*")) == before  # no -wal/-shm created by reading
