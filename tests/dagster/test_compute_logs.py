@@ -8,27 +8,24 @@ from __future__ import annotations
 import array
 import fcntl
 import os
-import sqlite3
 import subprocess
-import sys
 import termios
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster_kit
 import pytest
-from airflow_env import local_store_toml, run
 from dagster import DagsterInstance
-from leaks import CANARY
+from dagster_kit import dagster_env
+from leaks import CANARY, holders
+from resolvers import local_store_toml
 
 from secretbridge import Resolver
 from secretbridge.dagster import redaction
 from secretbridge.dagster.compute_logs import MAX_HELD, RedactingComputeLogManager, redacted_fds
 
-HERE = Path(__file__).parent
-DAGSTER = Path(sys.executable).parent / "dagster"
 REDACTING = """\
 compute_logs:
   module: secretbridge.dagster.compute_logs
@@ -77,23 +74,13 @@ def materialize(root: Path, select: str, dagster_yaml: str) -> Materialized:
     """``dagster asset materialize`` of ``clm_assets`` in a fresh DAGSTER_HOME under
     ``root``, its secretbridge store being ``root``'s; fails on a non-zero exit."""
     home = root / f"dagster-{select.replace(',', '-')}"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(
-        "telemetry:\n  enabled: false\n" + dagster_yaml.format(storage=home / "storage")
+    env = dagster_env(
+        home,
+        root / "secretbridge.toml",
+        root / "sbhome",
+        dagster_yaml=dagster_yaml.format(storage=home / "storage"),
     )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DAGSTER", "SECRETBRIDGE_", "AIRFLOW", "_AIRFLOW", "PYTEST"))
-    }
-    env.update(
-        DAGSTER_HOME=str(home),
-        SECRETBRIDGE_CONFIG=str(root / "secretbridge.toml"),
-        SECRETBRIDGE_HOME=str(root / "sbhome"),
-        PYTHONPATH=str(HERE),
-    )
-    args = [str(DAGSTER), "asset", "materialize", "-m", "clm_assets", "--select", select]
-    done = run(args, env, timeout=90, cwd=home)
+    done = dagster_kit.materialize("clm_assets", select, env, timeout=90)
     assert done.returncode == 0, done.stdout[-4000:]
     return Materialized(home, done.stdout)
 
@@ -115,38 +102,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def redacted(store: Path) -> Materialized:
     """One run of both assets (one step process each) with the redacting manager."""
     return materialize(store, "fd_writes,straggler", REDACTING)
-
-
-def holders(root: Path, secret: str) -> list[str]:
-    """Files under ``root`` holding ``secret``: raw bytes, and in SQLite databases every
-    text or blob cell, zlib-decompressed where it is compressed (Dagster's snapshots)."""
-    needle = secret.encode()
-    found = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if needle in path.read_bytes():
-            found.append(str(path))
-        elif path.suffix == ".db" and _in_sqlite(path, needle):
-            found.append(f"{path} (compressed)")
-    return found
-
-
-def _in_sqlite(path: Path, needle: bytes) -> bool:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - our own names
-                for cell in row:
-                    data = cell.encode() if isinstance(cell, str) else cell
-                    if isinstance(data, bytes) and needle in _inflated(data):
-                        return True
-    return False
-
-
-def _inflated(data: bytes) -> bytes:
-    try:
-        return zlib.decompress(data)
-    except zlib.error:
-        return data
 
 
 @pytest.mark.slow
