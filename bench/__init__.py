@@ -9,4 +9,4 @@ numbers. See ``bench/README.md`` for what each one measures.
 from __future__ import annotations
 
 #: Benchmark modules, in the order ``python -m bench`` runs them.
-BENCHMARKS: tuple[str, ...] = ("warm_lookup", "import_time")
+BENCHMARKS: tuple[str, ...] = ("warm_lookup", "import_time", "redaction")

@@ -47,7 +47,7 @@ _installs = 0
 def register(*values: str | None) -> None:
     """Redact these values from now on (None and values under :data:`MIN_LENGTH`
     characters are skipped), each also in the escaped forms it takes inside JSON and
-    ``repr`` output."""
+    ``repr`` output, and each line of a multi-line value on its own."""
     global _pattern
     fresh = {form for value in values if value for form in _forms(value)} - _values
     if not fresh:
@@ -66,6 +66,10 @@ def _forms(value: str) -> Iterator[str]:
     for escaped in (json.dumps(value)[1:-1], repr(value)[1:-1]):
         if escaped != value:
             yield escaped
+    # A multi-line value (a PEM key) is often written, and read back, line by line.
+    for line in value.splitlines():
+        if len(line.strip()) >= MIN_LENGTH:
+            yield line.strip()
 
 
 def redact(text: str) -> str:

@@ -12,7 +12,7 @@ it, and the redaction hooks stay installed while any of these resources is set u
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -105,7 +105,8 @@ def run_view(config: str | None, context: InitResourceContext | None) -> Iterato
     as a resource of the run is set up. Building the resolver reads the config file only;
     stores connect on first use."""
     resolver = shared_resolver(config)
-    key = (id(resolver), context.run_id if context is not None else None)
+    run = context.run if context is not None else None
+    key = (id(resolver), run.run_id if run is not None else None)
     with _runs_lock:
         entry = _runs.setdefault(key, [resolver.now(), 0.0])
         entry[1] += 1
@@ -283,12 +284,9 @@ class ResolvedResource(_Resolving):
                 yield initialized
 
     def _wrapped(self) -> type[ConfigurableResource]:
-        module, _, qualname = self.resource.partition(":")
         try:
-            found: Any = importlib.import_module(module)
-            for part in qualname.split("."):
-                found = getattr(found, part)
-        except (ImportError, AttributeError) as error:
+            found = pkgutil.resolve_name(self.resource)
+        except (ImportError, AttributeError, ValueError) as error:
             raise ConfigError(
                 f"ResolvedResource: cannot import {self.resource!r}: {error}"
             ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, TypeVar
 
 from secretbridge import Resolver
@@ -35,3 +36,8 @@ class Resolvers:
         store = self.resolver({name: settings}).store(name)
         assert isinstance(store, cls)
         return store
+
+
+def local_store_toml(store: Path) -> str:
+    """A secretbridge config whose chain is one local store kept in ``store``."""
+    return f'[resolver]\nchain = ["local"]\n\n[stores.local]\nkind = "local"\npath = "{store}"\n'

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_env import AIRFLOW, airflow_env, db_migrate, run, start, stop_group
+from airflow_env import AIRFLOW, airflow_env, db_migrate
+from processes import run, start, stop_group
 
 from secretbridge import Resolver
 

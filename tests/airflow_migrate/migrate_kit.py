@@ -11,9 +11,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from airflow_env import AIRFLOW, BIN, airflow_env, local_store_toml
-from airflow_env import run as run_in_group
+from airflow_env import AIRFLOW, airflow_env
 from cryptography.fernet import Fernet
+from processes import BIN
+from processes import run as run_in_group
+from resolvers import local_store_toml
 
 from secretbridge import Resolver
 from secretbridge.stores.local import LocalStore

@@ -14,15 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow_env import (
-    AIRFLOW,
-    airflow_env,
-    db_migrate,
-    free_port,
-    local_store_toml,
-    start,
-    stop_group,
-)
+from airflow_env import AIRFLOW, airflow_env, db_migrate
+from processes import free_port, start, stop_group
+from resolvers import local_store_toml
 from secrets_page_kit import CANARIES, DB_LITERAL, MALFORMED, USERS, Airflow
 
 from secretbridge import Resolver

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from airflow_env import default_signals, stop_group
+from processes import default_signals, stop_group
 from secrets_page_kit import CANARIES, DB_LITERAL, MALFORMED, Airflow
 
 pytestmark = pytest.mark.slow

@@ -7,13 +7,13 @@ config file and must see the same connection, every reference resolved."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
-from airflow_env import AIRFLOW, BIN, airflow_env, db_migrate, run
+from airflow_env import AIRFLOW, airflow_env, db_migrate
+from processes import BIN, clean_env, run
 
 from dev_env.aws import MotoServer
 from secretbridge import Connection
@@ -80,15 +80,16 @@ def through_dagster(moto_server: MotoServer, config: Path, home: Path) -> dict[s
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     out = home / "connection.json"
-    unwanted = ("DAGSTER", "AIRFLOW", "_AIRFLOW", "SECRETBRIDGE_", "PYTEST")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(unwanted)},
+    env = clean_env(
+        "DAGSTER_",
+        "AIRFLOW",
+        "_AIRFLOW",
+        DAGSTER_HOME=str(home),
+        BOTH_CONFIG=str(config),
+        BOTH_CONN_ID=CONN_ID,
+        BOTH_OUT=str(out),
         **moto_server.environment(),
-        "DAGSTER_HOME": str(home),
-        "BOTH_CONFIG": str(config),
-        "BOTH_CONN_ID": CONN_ID,
-        "BOTH_OUT": str(out),
-    }
+    )
     location = Path(__file__).with_name("both_location.py")
     command = [str(BIN / "dagster"), "asset", "materialize", "-f", str(location)]
     done = run([*command, "--select", "*"], env, timeout=180, cwd=home)

@@ -4,13 +4,12 @@ none of its secrets' values, and leaves no server behind."""
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
-from airflow_env import run
+from processes import clean_env, run
 
 REPO = Path(__file__).resolve().parents[2]
 #: Values the demo stores (dev_env/demo.py, the dev_env seeds, the S3 key pair); the demo
@@ -23,9 +22,8 @@ VALUES = [
 
 @pytest.mark.slow
 def test_make_demo_ends_with_one_connection_in_both_orchestrators(tmp_path: Path) -> None:
-    unwanted = ("AIRFLOW", "_AIRFLOW", "DAGSTER", "SECRETBRIDGE_", "PYTEST")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(unwanted)}
-    env["TMPDIR"] = str(tmp_path)  # the demo's temporary home, to look for leftovers
+    # TMPDIR: the demo's temporary home goes there, to look for leftovers.
+    env = clean_env("DAGSTER_", "AIRFLOW__", "_AIRFLOW", TMPDIR=str(tmp_path))
     done = run([sys.executable, "-m", "dev_env.demo"], env, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stdout[-6000:]
     out = done.stdout
