@@ -23,7 +23,7 @@ VALUES = [
 @pytest.mark.slow
 def test_make_demo_ends_with_one_connection_in_both_orchestrators(tmp_path: Path) -> None:
     # TMPDIR: the demo's temporary home goes there, to look for leftovers.
-    env = clean_env("DAGSTER_", "AIRFLOW__", "_AIRFLOW", TMPDIR=str(tmp_path))
+    env = clean_env("DAGSTER_", "AIRFLOW", "_AIRFLOW", TMPDIR=str(tmp_path))
     done = run([sys.executable, "-m", "dev_env.demo"], env, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stdout[-6000:]
     out = done.stdout
