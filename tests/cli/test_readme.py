@@ -143,3 +143,19 @@ def test_the_dagster_example_materializes(tmp_path: Path, isolated_home: Path) -
     )
     assert done.returncode == 0, done.stderr[-4000:]
     assert done.stdout.splitlines()[-1] == "success True"
+
+
+def test_the_dagster_yaml_example_selects_the_redacting_compute_log_manager(
+    tmp_path: Path,
+) -> None:
+    from dagster import DagsterInstance
+
+    from secretbridge.dagster.compute_logs import RedactingComputeLogManager
+
+    (block,) = blocks("Dagster", "yaml")
+    assert "/path/to/storage" in block, "the README's example changed: update this test"
+    (tmp_path / "dagster.yaml").write_text(block.replace("/path/to/storage", str(tmp_path)))
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        manager = instance.compute_log_manager
+        assert isinstance(manager, RedactingComputeLogManager)
+        assert manager.drain_timeout == 5
