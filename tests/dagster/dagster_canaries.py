@@ -18,6 +18,7 @@ CANARIES = {
     "token": "canary-dg-token-88d0-NEVER",
     "loaded": "canary-dg-loaded-2f7a-NEVER",
     "inner": "canary-dg-inner-c3e9-NEVER",
+    "s3": "canary-dg-s3-secret-key-6a4d-NEVER",
 }
 SECRETS = {
     f"connections/{CONN_ID}": json.dumps(
@@ -33,6 +34,9 @@ SECRETS = {
     "app/token": CANARIES["token"],
     f"{NAMESPACE}db/password": CANARIES["loaded"],
     "db/inner": json.dumps({"password": CANARIES["inner"]}),
+    "aws/s3_keys": json.dumps(
+        {"access_key_id": "AKIACANARYDAGSTER01", "secret_access_key": CANARIES["s3"]}
+    ),
 }
 #: The stdlib logger whose records Dagster keeps in the event log.
 DAGSTER_YAML = "python_logs:\n  managed_python_loggers:\n    - canary.managed\n"

@@ -21,6 +21,7 @@ from dagster import (
     asset,
     get_dagster_logger,
 )
+from dagster_aws.s3 import S3Resource
 
 from secretbridge.dagster import ConnectionResource, ResolvedResource, SecretsResource
 
@@ -28,6 +29,7 @@ CONN_ID = "warehouse"
 TOKEN_REF = "secret:app/token"
 NAMESPACE = "team/"
 INNER_REF = "secret:db/inner#password"
+S3_KEYS = "secret:aws/s3_keys"
 #: A stdlib logger listed in dagster.yaml's ``python_logs.managed_python_loggers`` (its
 #: records reach the event log), and one that is not (its warnings reach stderr).
 MANAGED_LOGGER = "canary.managed"
@@ -77,9 +79,20 @@ def canary_values(
 
 
 @asset
-def canary_inner(context: AssetExecutionContext, database: Database) -> MaterializeResult:
+def canary_inner(
+    context: AssetExecutionContext, database: Database, s3: S3Resource
+) -> MaterializeResult:
     _emit(context, "inner", database.password)
-    return MaterializeResult(metadata={"inner": digest(database.password), "user": database.user})
+    secret_key = s3.aws_secret_access_key or ""
+    _emit(context, "s3", secret_key)
+    s3.get_client()  # a real dagster-aws client built from the resolved key pair (no call)
+    return MaterializeResult(
+        metadata={
+            "inner": digest(database.password),
+            "s3": digest(secret_key),
+            "user": database.user,
+        }
+    )
 
 
 defs = Definitions(
@@ -89,6 +102,15 @@ defs = Definitions(
         "warehouse": ConnectionResource(conn_id=CONN_ID),
         "database": ResolvedResource.of(
             Database, host="db.internal", user="svc_canary", password=INNER_REF
+        ),
+        # dagster-aws's own resource, its key pair resolved per run; the endpoint is never
+        # called (the asset only builds the client).
+        "s3": ResolvedResource.of(
+            S3Resource,
+            aws_access_key_id=f"{S3_KEYS}#access_key_id",
+            aws_secret_access_key=f"{S3_KEYS}#secret_access_key",
+            region_name="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
         ),
     },
 )

@@ -37,6 +37,7 @@ LABELS = {
     "token": CANARIES["token"],
     "loaded:db.password": CANARIES["loaded"],
     "inner": CANARIES["inner"],
+    "s3": CANARIES["s3"],
 }
 
 
