@@ -15,7 +15,7 @@ import pytest
 from leaks import assert_no_leak
 
 from secretbridge import ConfigError, Connection, Resolver, close_shared_resolvers
-from secretbridge.dagster import ConnectionResource, ResolvedResource, SecretsResource
+from secretbridge.dagster import ConnectionResource, ResolvedResource, SecretsResource, redaction
 from secretbridge.stores.local import LocalStore
 
 PASSWORD = "pw-canary-5d1e-dagster"
@@ -131,6 +131,8 @@ def test_a_run_gets_the_connection_values_and_namespace_it_names(config: Path) -
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize([everything], resources=resources(config), instance=instance)
     assert result.success
+    assert not redaction.installed(), "the run's teardown removed the hooks"
+    assert not isinstance(logging.getLogRecordFactory(), redaction._RedactingFactory)
     with Resolver.from_config(config) as resolver:
         expected = resolver.connection("secret:connections/warehouse")
     conn = Seen.values["connection"]
