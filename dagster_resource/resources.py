@@ -51,18 +51,18 @@ class RunView:
         self.fetched_after = fetched_after
 
     def get(self, ref: str) -> Secret:
-        return _registered(self.resolver.get(ref, fetched_after=self.fetched_after))
+        secret = self.resolver.get(ref, fetched_after=self.fetched_after)
+        _register(secret)
+        return secret
 
     def get_many(self, refs: Iterable[str]) -> dict[str, Secret]:
         found = self.resolver.get_many(refs, fetched_after=self.fetched_after)
-        for secret in found.values():
-            _registered(secret)
+        _register(*found.values())
         return found
 
     def load(self, selection: Selection) -> dict[str, Secret]:
         found = self.resolver.load(selection, fetched_after=self.fetched_after)
-        for secret in found.values():
-            _registered(secret)
+        _register(*found.values())
         return found
 
     def connection(self, conn_id: str) -> Connection:
@@ -70,15 +70,16 @@ class RunView:
         secret: ``connections/<conn_id>``, its reference fields resolved."""
         (ref,) = self.resolver.refs_for("connections", conn_id)
         conn = self.resolver.connection(ref, fetched_after=self.fetched_after)
-        redaction.register(conn.host, conn.login, conn.password, conn.schema, conn.extra)
-        redaction.register(*_strings(conn.extra_dejson))
+        redaction.register(
+            conn.host, conn.login, conn.password, conn.schema, conn.extra,
+            *_strings(conn.extra_dejson),
+        )  # fmt: skip
         return conn
 
 
-def _registered(secret: Secret) -> Secret:
-    if not secret.is_binary:
-        redaction.register(secret.reveal())
-    return secret
+def _register(*secrets: Secret) -> None:
+    # One call: each call that adds values recompiles the pattern.
+    redaction.register(*(secret.reveal() for secret in secrets if not secret.is_binary))
 
 
 def _strings(value: Any) -> Iterator[str]:
