@@ -7,6 +7,11 @@ log redaction for the values they resolve.
 Imports only secretbridge's public API; ``secretbridge`` itself never imports Dagster.
 """
 
-from .resources import ConnectionResource, ResolvedResource, SecretsResource
+from .resources import (
+    ConnectionResource,
+    ResolvedResource,
+    ResolvedResourceError,
+    SecretsResource,
+)
 
-__all__ = ["ConnectionResource", "ResolvedResource", "SecretsResource"]
+__all__ = ["ConnectionResource", "ResolvedResource", "ResolvedResourceError", "SecretsResource"]

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import pkgutil
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import pydantic
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
@@ -27,18 +28,32 @@ from secretbridge import (
     InvalidReference,
     Resolver,
     Secret,
+    SecretBridgeError,
     Selection,
     shared_resolver,
 )
 
 from . import redaction
 
-__all__ = ["ConnectionResource", "ResolvedResource", "SecretsResource"]
+__all__ = [
+    "ConnectionResource",
+    "ResolvedResource",
+    "ResolvedResourceError",
+    "SecretsResource",
+]
+
+T = TypeVar("T")
 
 _CONFIG_DESCRIPTION = (
     "The secretbridge config file (the one Airflow's backend reads); else "
     "$SECRETBRIDGE_CONFIG, else the embedded local store in $SECRETBRIDGE_HOME."
 )
+
+
+class ResolvedResourceError(SecretBridgeError):
+    """The resource a :class:`ResolvedResource` wraps refused its fields or failed to set
+    up. The message is the original error's, each resolved value masked (a validation
+    error quotes its input); the original is not chained, its traceback is kept."""
 
 
 class RunView:
@@ -80,6 +95,25 @@ class RunView:
 def _register(*secrets: Secret) -> None:
     # One call: each call that adds values recompiles the pattern.
     redaction.register(*(secret.reveal() for secret in secrets if not secret.is_binary))
+
+
+def _masking_failures(what: str, build: Callable[[], T]) -> T:
+    """``build()``, its failure re-raised as :class:`ResolvedResourceError`."""
+    try:
+        return build()
+    except Exception as error:
+        failure = ResolvedResourceError(f"{what}: {type(error).__name__}: {_problem(error)}")
+        traceback = error.__traceback__
+    raise failure.with_traceback(traceback)  # out of the except block: no __context__
+
+
+def _problem(error: Exception) -> str:
+    if isinstance(error, pydantic.ValidationError):  # without the inputs it quotes
+        found = error.errors(include_input=False, include_url=False, include_context=False)
+        text = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'fields'}: {e['msg']}" for e in found)
+    else:
+        text = str(error)
+    return redaction.redact(text)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -279,10 +313,13 @@ class ResolvedResource(_Resolving):
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator[Any]:
-        with run_view(self.config, context) as view:
-            inner = self._wrapped()(**self._resolved(view))
-            with inner.process_config_and_initialize_cm() as initialized:
-                yield initialized
+        with run_view(self.config, context) as view, ExitStack() as stack:
+            wrapped, fields = self._wrapped(), self._resolved(view)
+            what = f"ResolvedResource({self.resource})"
+            inner = _masking_failures(what, lambda: wrapped(**fields))
+            yield _masking_failures(
+                what, lambda: stack.enter_context(inner.process_config_and_initialize_cm())
+            )
 
     def _wrapped(self) -> type[ConfigurableResource]:
         try:

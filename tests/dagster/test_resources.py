@@ -24,6 +24,8 @@ TOKEN = "token-canary-a0b9-dagster"
 TRANSFORM = "transform-canary-31f4"
 OTHER = "other-canary-e6a2-only-by-get"
 DECOY = "decoy-canary-0c3e-wrong-store"
+NOT_A_NUMBER = "nan-canary-41bd-not-a-number"
+REFUSED = "refused-canary-9f02-quoted-by-setup"
 CONNECTION = {
     "conn_type": "postgres",
     "host": "db.internal",
@@ -305,3 +307,50 @@ def test_a_wrapped_resource_that_cannot_be_used_fails_the_run_saying_which(
     result = dg.materialize([uses_inner], resources={"inner": resource}, raise_on_error=False)
     assert not result.success
     assert problem in failure_text(result)
+
+
+class Strict(dg.ConfigurableResource):
+    """A third-party-like resource whose field types and set-up may refuse a value."""
+
+    retries: int = 1
+    password: str = ""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.password.startswith("refused"):
+            raise PermissionError(f"login refused for password {self.password!r}")
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"retries": "secret:api/short"}, "retries: Input should be a valid integer"),
+        ({"retries": "secret:api/not_a_number"}, "retries: Input should be a valid integer"),
+        ({"password": "secret:api/refused"}, "PermissionError: login refused for password '***'"),
+    ],
+    ids=["short-value-of-wrong-type", "value-of-wrong-type", "inner-setup-quotes-it"],
+)
+def test_a_wrapped_resource_refusing_a_resolved_value_never_quotes_it(
+    config: Path, fields: dict[str, str], problem: str
+) -> None:
+    """pydantic quotes a bad input, and a third-party set-up may quote its password: the
+    run fails saying which field and why, with no value in the stored events."""
+    values = {"api/short": "Qz7#", "api/not_a_number": NOT_A_NUMBER, "api/refused": REFUSED}
+    with Resolver.from_config(config) as resolver:
+        for name, value in values.items():
+            resolver.put(name, value)
+
+    @dg.asset
+    def uses_strict(strict: Strict) -> None:
+        pass
+
+    instance = dg.DagsterInstance.ephemeral()
+    resource = ResolvedResource.of(Strict, config=str(config), **fields)
+    result = dg.materialize(
+        [uses_strict], resources={"strict": resource}, instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    text = failure_text(result)
+    assert "ResolvedResourceError" in text and problem in text, text
+    stored = [entry.to_json() for entry in instance.all_logs(result.run_id)]
+    for value in values.values():
+        assert_no_leak(value, text, stored)
