@@ -7,14 +7,15 @@ every SQLite cell with its zlib blobs unpacked."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dagster_canaries import CANARIES
-from dagster_kit import DagsterDev, materialize, materialize_in_process
-from defs_canary import CHANNELS, INNER_REF, MANAGED_LOGGER, PLAIN_LOGGER, digest, line
+from dagster_canaries import CANARIES, DAGSTER_YAML, CanaryStore
+from dagster_kit import DagsterDev, dagster_env, materialize, materialize_in_process
+from defs_canary import CHANNELS, INNER_REF, MANAGED_LOGGER, PLAIN_LOGGER, TOKEN_REF, digest, line
 from leaks import assert_no_leak, places
 
 pytestmark = pytest.mark.slow
@@ -30,6 +31,16 @@ LANDS_IN = {
     "stdout": ".out",
     "stderr": ".err",
 }
+#: An AWS Secrets Manager store where nothing listens, failing fast.
+OUTAGE_STORE = """
+[stores.aws]
+kind = "aws-sm"
+region = "us-east-1"
+endpoint_url = "http://127.0.0.1:9"
+max_attempts = 1
+connect_timeout = 1
+timeout = 1
+"""
 #: Each label the assets write, and the canary it carries.
 LABELS = {
     "connection": CANARIES["connection"],
@@ -85,3 +96,29 @@ def test_a_materialization_stores_no_value(
 def test_a_run_launched_through_graphql_stores_no_value(dev: DagsterDev, launched_run: str) -> None:
     assert_run_left_no_value_and_redacted_every_channel(dev.home)
     assert_no_leak(CANARIES.values(), dev.log.read_text(errors="replace"))
+
+
+def test_a_store_outage_fails_the_cli_run_at_set_up_and_serves_no_other_source(
+    tmp_path: Path, canary_store: CanaryStore
+) -> None:
+    """AWS, first in the chain, is down; the local store after it holds every name (the
+    canaries, as decoys). Each step process fails at resource set-up naming the reference
+    and the store; no asset runs and no value is served, printed or stored."""
+    outage = tmp_path / "outage.toml"
+    outage.write_text(
+        canary_store.config.read_text().replace('chain = ["local"]', 'chain = ["aws", "local"]')
+        + OUTAGE_STORE
+    )
+    home = tmp_path / "dagster_home"
+    env = dagster_env(home, outage, canary_store.home, dagster_yaml=DAGSTER_YAML)
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    done = materialize("defs_canary", "canary_values,canary_inner", env)
+    assert done.returncode != 0, done.stdout[-4000:]
+    assert "Executing steps using multiprocess executor" in done.stdout
+    assert "STEP_START" not in done.stdout, "an asset ran on an empty or wrong source"
+    for name in (TOKEN_REF, INNER_REF):  # the first reference each step's set-up resolves
+        pattern = rf"StoreUnavailable: cannot reach AWS: .*ref '{re.escape(name)}', store 'aws'"
+        assert re.search(pattern, done.stdout), name
+    assert_no_leak(CANARIES.values(), done.stdout)
+    found = places(home, *CANARIES.values())
+    assert {value: where for value, where in found.items() if where} == {}
