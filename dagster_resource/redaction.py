@@ -22,16 +22,29 @@ removed when the last resource is torn down.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, ParamSpec, TextIO, TypeVar
 
-__all__ = ["MASK", "MIN_LENGTH", "redact", "redacting", "register"]
+__all__ = [
+    "MASK",
+    "MIN_LENGTH",
+    "RedactedError",
+    "describe",
+    "masking_errors",
+    "redact",
+    "redacting",
+    "register",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 MASK = "***"
 #: Shorter values are not redacted (as Airflow's ``min_length_masked_secret``): masking
@@ -78,6 +91,45 @@ def redact(text: str) -> str:
     if pattern is None or not text:
         return text
     return pattern.sub(MASK, text)
+
+
+class RedactedError(Exception):
+    """Raised by :func:`masking_errors` in place of an error: the original's type name and
+    message with every registered value masked. The original is not chained (Dagster
+    stores the whole chain in the failure event); its traceback is kept."""
+
+
+def masking_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorate an asset or op (under ``@asset``) so that an error it raises reaches
+    Dagster's failure events as :class:`RedactedError`, every resolved value masked::
+
+        @asset
+        @masking_errors
+        def orders(secrets: SecretsResource) -> None: ...
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:
+            failure = RedactedError(describe(error))
+            traceback = error.__traceback__
+        raise failure.with_traceback(traceback)  # out of the except block: no __context__
+
+    return wrapper
+
+
+def describe(error: BaseException) -> str:
+    """``Type: message`` with every registered value masked; a pydantic validation error
+    without the inputs it quotes (a value of the wrong type would be one)."""
+    errors = getattr(error, "errors", None)
+    if type(error).__name__ == "ValidationError" and callable(errors):
+        found = errors(include_input=False, include_url=False, include_context=False)
+        text = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'fields'}: {e['msg']}" for e in found)
+    else:
+        text = str(error)
+    return f"{type(error).__name__}: {redact(text)}"
 
 
 @contextmanager

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
-import pydantic
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
@@ -102,18 +101,9 @@ def _masking_failures(what: str, build: Callable[[], T]) -> T:
     try:
         return build()
     except Exception as error:
-        failure = ResolvedResourceError(f"{what}: {type(error).__name__}: {_problem(error)}")
+        failure = ResolvedResourceError(f"{what}: {redaction.describe(error)}")
         traceback = error.__traceback__
     raise failure.with_traceback(traceback)  # out of the except block: no __context__
-
-
-def _problem(error: Exception) -> str:
-    if isinstance(error, pydantic.ValidationError):  # without the inputs it quotes
-        found = error.errors(include_input=False, include_url=False, include_context=False)
-        text = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'fields'}: {e['msg']}" for e in found)
-    else:
-        text = str(error)
-    return redaction.redact(text)
 
 
 def _strings(value: Any) -> Iterator[str]:

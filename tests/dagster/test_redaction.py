@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Iterator
 
 import pytest
@@ -128,3 +129,20 @@ def test_each_line_of_a_multi_line_value_is_redacted_on_its_own() -> None:
     redaction.register(key)
     for line in key.splitlines():
         assert redaction.redact(f"> {line.strip()}\n") == "> ***\n"
+
+
+def test_masking_errors_raises_unchained_with_the_original_traceback() -> None:
+    redaction.register(PLAIN)
+
+    @redaction.masking_errors
+    def connect(password: str) -> None:
+        raise ConnectionError(f"refused {password}")
+
+    with pytest.raises(redaction.RedactedError) as caught:
+        connect(PLAIN)
+    error = caught.value
+    assert str(error) == "ConnectionError: refused ***"
+    assert error.__cause__ is None and error.__context__ is None
+    frames = [frame.name for frame in traceback.extract_tb(error.__traceback__)]
+    assert "connect" in frames, "the original traceback is kept"
+    assert connect.__name__ == "connect", "Dagster reads the wrapped function's signature"

@@ -354,3 +354,33 @@ def test_a_wrapped_resource_refusing_a_resolved_value_never_quotes_it(
     stored = [entry.to_json() for entry in instance.all_logs(result.run_id)]
     for value in values.values():
         assert_no_leak(value, text, stored)
+
+
+@dg.asset
+@redaction.masking_errors
+def fails_quoting_its_token(secrets: SecretsResource) -> None:
+    raise ValueError(f"the API refused token {secrets.get('secret:api/token').reveal()}")
+
+
+@dg.asset
+def fails_quoting_its_token_unmasked(secrets: SecretsResource) -> None:
+    raise ValueError(f"the API refused token {secrets.get('secret:api/token').reveal()}")
+
+
+def test_masking_errors_keeps_a_value_out_of_the_stored_failure(config: Path) -> None:
+    """The documented hole (Dagster stores an exception's text) and the decorator that
+    closes it for an asset: the failure says what happened, with the value masked."""
+    outcomes = {}
+    for asset in (fails_quoting_its_token, fails_quoting_its_token_unmasked):
+        instance = dg.DagsterInstance.ephemeral()
+        result = dg.materialize(
+            [asset], resources=resources(config), instance=instance, raise_on_error=False
+        )
+        assert not result.success
+        stored = "\n".join(entry.to_json() for entry in instance.all_logs(result.run_id))
+        outcomes[asset.key.path[0]] = (failure_text(result), stored)
+    text, stored = outcomes["fails_quoting_its_token"]
+    assert "RedactedError: ValueError: the API refused token ***" in text, text
+    assert_no_leak(TOKEN, text, stored)
+    text, stored = outcomes["fails_quoting_its_token_unmasked"]
+    assert TOKEN in stored, "without the decorator Dagster stores the value (the hole)"
