@@ -41,3 +41,14 @@ class Resolvers:
 def local_store_toml(store: Path) -> str:
     """A secretbridge config whose chain is one local store kept in ``store``."""
     return f'[resolver]\nchain = ["local"]\n\n[stores.local]\nkind = "local"\npath = "{store}"\n'
+
+
+def behind_an_outage(config: str) -> str:
+    """``config`` (a TOML text whose chain is ``["local"]``) with an AWS Secrets Manager
+    store first in the chain, on a loopback port where nothing listens, failing fast: every
+    lookup meets an outage before the local store, which may hold decoys."""
+    assert 'chain = ["local"]' in config, config
+    return config.replace('chain = ["local"]', 'chain = ["aws", "local"]') + (
+        '\n[stores.aws]\nkind = "aws-sm"\nregion = "us-east-1"\n'
+        'endpoint_url = "http://127.0.0.1:9"\nmax_attempts = 1\nconnect_timeout = 1\ntimeout = 1\n'
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 import pytest
 from leaks import assert_no_leak
+from resolvers import behind_an_outage
 
 from secretbridge import ConfigError, Connection, Resolver, close_shared_resolvers
 from secretbridge.dagster import ConnectionResource, ResolvedResource, SecretsResource, redaction
@@ -205,18 +206,7 @@ def outage_config(tmp_path: Path, config: Path) -> Path:
     with Resolver.from_config(config) as resolver:
         resolver.put("api/outage", DECOY)
     path = tmp_path / "outage.toml"
-    path.write_text(
-        config.read_text().replace('chain = ["local"]', 'chain = ["aws", "local"]')
-        + """
-[stores.aws]
-kind = "aws-sm"
-region = "us-east-1"
-endpoint_url = "http://127.0.0.1:9"
-max_attempts = 1
-connect_timeout = 1
-timeout = 1
-"""
-    )
+    path.write_text(behind_an_outage(config.read_text()))
     return path
 
 

@@ -17,6 +17,7 @@ from dagster_canaries import CANARIES, DAGSTER_YAML, CanaryStore
 from dagster_kit import DagsterDev, dagster_env, materialize, materialize_in_process
 from defs_canary import CHANNELS, INNER_REF, MANAGED_LOGGER, PLAIN_LOGGER, TOKEN_REF, digest, line
 from leaks import assert_no_leak, places
+from resolvers import behind_an_outage
 
 pytestmark = pytest.mark.slow
 
@@ -31,16 +32,6 @@ LANDS_IN = {
     "stdout": ".out",
     "stderr": ".err",
 }
-#: An AWS Secrets Manager store where nothing listens, failing fast.
-OUTAGE_STORE = """
-[stores.aws]
-kind = "aws-sm"
-region = "us-east-1"
-endpoint_url = "http://127.0.0.1:9"
-max_attempts = 1
-connect_timeout = 1
-timeout = 1
-"""
 #: Each label the assets write, and the canary it carries.
 LABELS = {
     "connection": CANARIES["connection"],
@@ -105,10 +96,7 @@ def test_a_store_outage_fails_the_cli_run_at_set_up_and_serves_no_other_source(
     canaries, as decoys). Each step process fails at resource set-up naming the reference
     and the store; no asset runs and no value is served, printed or stored."""
     outage = tmp_path / "outage.toml"
-    outage.write_text(
-        canary_store.config.read_text().replace('chain = ["local"]', 'chain = ["aws", "local"]')
-        + OUTAGE_STORE
-    )
+    outage.write_text(behind_an_outage(canary_store.config.read_text()))
     home = tmp_path / "dagster_home"
     env = dagster_env(home, outage, canary_store.home, dagster_yaml=DAGSTER_YAML)
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
