@@ -16,6 +16,7 @@ import pkgutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dagster import ConfigurableResource, InitResourceContext
@@ -118,10 +119,16 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-# Runs set up in this process: run id -> (the resolver clock when its first resource was
-# set up, how many of its resources are set up now).
+@dataclass
+class _Run:
+    """A run with resources set up in this process."""
+
+    started: float  # the resolver's clock when the run's first resource was set up
+    resources: int = 0  # how many of its resources are set up now
+
+
 _runs_lock = threading.Lock()
-_runs: dict[tuple[int, str | None], list[float]] = {}
+_runs: dict[tuple[int, str | None], _Run] = {}  # by (resolver, run id)
 
 
 @contextmanager
@@ -133,16 +140,16 @@ def run_view(config: str | None, context: InitResourceContext | None) -> Iterato
     run = context.run if context is not None else None
     key = (id(resolver), run.run_id if run is not None else None)
     with _runs_lock:
-        entry = _runs.setdefault(key, [resolver.now(), 0.0])
-        entry[1] += 1
+        entry = _runs.setdefault(key, _Run(resolver.now()))
+        entry.resources += 1
     try:
         with redaction.redacting():
-            yield RunView(resolver, entry[0])
+            yield RunView(resolver, entry.started)
     finally:
         with _runs_lock:
-            entry[1] -= 1
-            if entry[1] <= 0:
-                _runs.pop(key, None)
+            entry.resources -= 1
+            if not entry.resources:
+                del _runs[key]
 
 
 class _Resolving(ConfigurableResource):
