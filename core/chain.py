@@ -51,10 +51,14 @@ def call_store(
 ) -> R:
     """Call into a store; anything it raises that is not ours becomes StoreUnavailable
     naming the store and the cause. A read's cause is kept (SDK read errors carry no
-    values); a write's is reduced to its type, as its text may quote the request."""
+    values); a write's is reduced to its type, as its text may quote the request, and a
+    store's own error from a write loses its chain (the SDK error it was raised from, even
+    ``from None``, keeps the request and its body)."""
     try:
         return fn(*args)
-    except SecretBridgeError:
+    except SecretBridgeError as error:
+        if writes_value:
+            error.__cause__ = error.__context__ = None
         raise
     except Exception as error:
         cause = type(error).__name__ if writes_value else f"{type(error).__name__}: {error}"

@@ -136,6 +136,25 @@ class StoreContract:
                 down.health()
         assert info.value.store == h.name
 
+    def test_a_write_to_a_store_that_is_down_never_holds_the_value(
+        self, harness: StoreHarness, tmp_path: Path
+    ) -> None:
+        """An SDK's error from a failed write may hold the request, and the request the
+        value; nothing of it may ride along in the error's message or chain."""
+        h = harness
+        h.need("writable")
+        if isinstance(h.down, CannotBeDown):
+            pytest.skip(h.down.reason)
+        ref = f"{h.name}://{h.physical('contract/written')}"
+        with (
+            contract_resolver(h.down, tmp_path / "down") as resolver,
+            h.raises(StoreUnavailable) as info,
+        ):
+            resolver.put(ref, CANARY)
+        assert info.value.store == h.name
+        # Not only their text: an SDK error keeps the request (and its body) as attributes.
+        assert info.value.__cause__ is None and info.value.__context__ is None
+
     def test_config_validation_names_an_unknown_option(self, harness: StoreHarness) -> None:
         settings = {**harness.settings, "no_such_option": 1}
         with harness.raises(ConfigError, match=r"stores\.broken\..*no_such_option"):
