@@ -15,6 +15,20 @@ from .errors import InvalidSecretValue, SecretNotFound, unchained
 REDACTED = "**********"
 
 
+@unchained()  # UnicodeEncodeError keeps the whole text
+def encode_text(value: str, ref: str | None, store: str | None) -> bytes:
+    """``value`` as UTF-8; text holding lone surrogates (``os.environ`` may hand such text
+    over) is InvalidSecretValue, never an error that carries it."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidSecretValue(
+            "the value is not valid Unicode text (it holds unpaired surrogates)",
+            ref=ref,
+            store=store,
+        ) from None
+
+
 class Secret:
     """A resolved secret value with where it came from.
 
@@ -58,7 +72,7 @@ class Secret:
 
     def reveal_bytes(self) -> bytes:
         value = self._value
-        return value if isinstance(value, bytes) else value.encode("utf-8")
+        return value if isinstance(value, bytes) else encode_text(value, self.ref, self.store)
 
     @property
     def is_binary(self) -> bool:

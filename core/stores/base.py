@@ -71,6 +71,7 @@ from ..errors import (
     SecretNotFound,
 )
 from ..naming import PLAIN, NamingRule
+from ..values import encode_text
 from . import BUILTIN_KINDS, ENTRY_POINT_GROUP
 
 T = TypeVar("T")
@@ -230,9 +231,10 @@ class Store(ABC):
         """Release connections and clients."""
 
     def check_size(self, path: str, value: str | bytes) -> None:
-        """Refuse a value over the store's documented limit before it is sent."""
+        """Refuse a value over the store's documented limit, or text that cannot be
+        encoded as UTF-8 (lone surrogates, e.g. from ``os.environ``), before it is sent."""
         limit = self.capabilities.max_value_size
-        size = len(value.encode() if isinstance(value, str) else value)
+        size = len(encode_text(value, path, self.name) if isinstance(value, str) else value)
         if limit is not None and size > limit:
             raise InvalidSecretValue(
                 f"the value is {size} bytes; a {self.kind} store holds at most {limit}",
