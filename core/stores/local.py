@@ -526,6 +526,7 @@ class LocalStore(Store):
     def put(self, path: str, value: str | bytes) -> str:
         if "\0" in path:
             raise InvalidReference("a name must not contain NUL", store=self.name)
+        self.check_size(path, value)  # also when called directly, not through a resolver
         if self._configured_keys() is None and not self.key_file.exists():
             self.init()
         self._keys()  # a missing or bad key fails before the transaction opens
