@@ -82,9 +82,6 @@ def exit_on_error() -> Iterator[None]:
         _fail(error)
 
 
-_errors = exit_on_error
-
-
 def _emit(data: Any, as_json: bool, lines: Sequence[str]) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
@@ -235,7 +232,7 @@ def _local_stores(state: _State, store: str | None) -> list[LocalStore]:
 def init(state: _State, store: str | None) -> None:
     """Create the local encrypted store(s): key file (0600) and database. Existing files
     and the home folder are made private (said so); ones of another user are refused."""
-    with _errors():
+    with exit_on_error():
         for target in _local_stores(state, store):
             result = target.init()
             for line in result.fixed:
@@ -257,7 +254,7 @@ def put(
 ) -> None:
     """Store a new version of NAME. The value comes from -f FILE or standard input,
     never from the command line."""
-    with _errors():
+    with exit_on_error():
         ref = str(_reference(state, name, "NAME", whole=True))
         if source is None and sys.stdin.isatty():
             value: str | bytes = click.prompt(
@@ -290,7 +287,7 @@ def _decode(raw: bytes, keep_newline: bool) -> str | bytes:
 @click.pass_obj
 def get(state: _State, ref: str, reveal: bool, as_json: bool) -> None:
     """Show a secret's metadata (store, name, version, type); --reveal prints its value."""
-    with _errors():
+    with exit_on_error():
         secret = state.resolver.get(_reference(state, ref, "REF"))
         if reveal:
             out = sys.stdout.buffer
@@ -312,7 +309,7 @@ def get(state: _State, ref: str, reveal: bool, as_json: bool) -> None:
 @click.pass_obj
 def resolve(state: _State, ref: str, as_json: bool) -> None:
     """Say where REF resolves: store, physical name, version. Never the value."""
-    with _errors():
+    with exit_on_error():
         parsed = _reference(state, ref, "REF")
         resolver = state.resolver
         secret = resolver.get(parsed)
@@ -339,7 +336,7 @@ def resolve(state: _State, ref: str, as_json: bool) -> None:
 @click.pass_obj
 def ls(state: _State, prefix: str, store: str | None, as_json: bool) -> None:
     """List logical names under PREFIX, with the store and physical name of each."""
-    with _errors():
+    with exit_on_error():
         items = state.resolver.list_secrets(prefix, store=store)
         rows = [(item.name, item.store, item.physical) for item in items]
         data = [{"name": n, "store": s, "physical": p} for n, s, p in rows]
@@ -361,7 +358,7 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str
 @click.pass_obj
 def rm(state: _State, name: str, store: str | None, yes: bool) -> None:
     """Delete every version of NAME."""
-    with _errors():
+    with exit_on_error():
         ref = str(_reference(state, name, "NAME", whole=True))
         if not yes:
             if not sys.stdin.isatty():
@@ -376,7 +373,7 @@ def rm(state: _State, name: str, store: str | None, yes: bool) -> None:
 @click.pass_obj
 def rotate_key(state: _State, store: str | None) -> None:
     """Re-encrypt local stores under a new key (or the first key of $SECRETBRIDGE_KEY)."""
-    with _errors():
+    with exit_on_error():
         for target in _local_stores(state, store):
             count = target.rotate_key()
             click.echo(f"re-encrypted {count} value(s) in local store {target.name!r}")
@@ -387,7 +384,7 @@ def rotate_key(state: _State, store: str | None) -> None:
 @click.pass_obj
 def doctor(state: _State, as_json: bool) -> None:
     """Check the config and that every configured store answers; exit 1 if one does not."""
-    with _errors():
+    with exit_on_error():
         resolver = state.resolver
     config = resolver.config
     checks: list[dict[str, Any]] = []

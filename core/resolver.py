@@ -55,7 +55,6 @@ __all__ = [
 
 log = logging.getLogger("secretbridge")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-_POSITION = re.compile(r" (?:at|near) character (\d+)")
 
 
 class Policy(Protocol):
@@ -303,7 +302,7 @@ class Resolver:
         """Whether a lookup of ``ref`` now would be served from the cache (a value or a
         remembered miss) rather than by a store; no store is called, nothing is audited."""
         entry = self._entries.get(ref if isinstance(ref, str) else str(ref))
-        return entry is not None and self._clock() < entry.expires
+        return entry is not None and entry.serves(self._clock(), None)
 
     def _from_cache(self, principal: str | None, key: str, entry: Entry) -> Secret:
         if self.policy is not None or self.audit is not None:
@@ -462,7 +461,7 @@ class Resolver:
         try:
             parsed = self.parse(text)
         except InvalidReference as error:
-            problem = _describe_problem(error.message)
+            problem = error.message  # a position and what was expected: never the text
         else:
             if parsed is None:
                 return text
@@ -724,12 +723,3 @@ class Resolver:
                 raise
         if self.audit is not None and outcome is not None:
             self._trail.read(principal, key, outcome, "cached")
-
-
-def _describe_problem(message: str) -> str:
-    """A parse error's problem and position, cut before anything it quotes after the
-    position (the text of what was parsed)."""
-    match = _POSITION.search(message)
-    if match is None:
-        return "it does not parse as one"
-    return f"{message[: match.start()]} at character {match.group(1)}"
