@@ -37,6 +37,7 @@ from ..errors import (
     InvalidReference,
     SecretBridgeError,
     StoreUnavailable,
+    unchained,
 )
 from ..naming import NamingRule, airflow_preset
 from .base import BackoffOptions, Capabilities, Lazy, Store, StoredValue, import_sdk
@@ -143,6 +144,7 @@ class SecretManagerStore(Store):
             )
         return client, project
 
+    @unchained()  # a JSONDecodeError keeps the whole key text (.doc)
     def _credentials(self) -> tuple[Any, str]:
         where = f"stores.{self.name}"
         if self.options.anonymous:

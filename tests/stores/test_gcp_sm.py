@@ -339,6 +339,22 @@ def test_credentials_file_errors_name_no_content(
     assert_clean(info.value)
 
 
+def test_a_malformed_inline_key_leaves_no_trace_of_itself_in_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """JSONDecodeError keeps the whole document (``.doc``): it must not ride along as the
+    ConfigError's context."""
+    monkeypatch.setenv("SA_KEY", '{"private_key": "' + CANARY + '", broken')
+    config = {"kind": "gcp-sm", "credentials_file": "env:SA_KEY", "project": "p"}
+    with (
+        Resolver(parse_config({"stores": {"g": config}})) as resolver,
+        pytest.raises(ConfigError, match="not a usable service-account key") as info,
+    ):
+        resolver.store("g").get("x")
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert_clean(info.value)
+
+
 # ------------------------------------------------------------------ gRPC (the default transport)
 
 
