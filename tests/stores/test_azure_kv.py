@@ -430,15 +430,6 @@ def test_a_binary_marked_value_that_is_not_base64_is_invalid_secret_value(
     assert_clean(info.value)
 
 
-def test_versions_oldest_first(make: Make) -> None:
-    store = make()
-    name = unique()
-    written = [store.put(name, f"{i}-{CANARY}") for i in range(3)]
-    assert store.versions(name) == written
-    with pytest.raises(SecretNotFound):
-        store.versions(unique())
-
-
 def test_soft_delete_keeps_the_name_until_purged(make: Make, seed: Any) -> None:
     store = make()
     name = unique()
