@@ -50,7 +50,7 @@ def test_the_using_it_commands_run_as_written(tmp_path: Path, isolated_home: Pat
             assert PASSWORD not in cli.outputs[-1], command
 
 
-def test_the_python_example_runs_as_written(tmp_path: Path, isolated_home: Path) -> None:
+def test_the_python_example_runs_as_written(tmp_path: Path) -> None:
     with Resolver.from_config() as resolver:
         resolver.store("local").init()  # type: ignore[attr-defined]  # secretbridge init
         conn = {"conn_type": "postgres", "host": "db", "login": "etl", "password": PASSWORD}
@@ -99,7 +99,7 @@ def test_the_stores_example_is_a_valid_config(tmp_path: Path) -> None:
     assert rule.to_physical("connections/pg") == "airflow/connections/pg"
 
 
-def test_the_dagster_example_materializes(tmp_path: Path, isolated_home: Path) -> None:
+def test_the_dagster_example_materializes(tmp_path: Path) -> None:
     """The code location as written (its config path pointed at a local store here); the
     assets that need no cloud run with ``materialize()``, so every reference they name
     must resolve."""

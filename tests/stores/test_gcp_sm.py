@@ -103,7 +103,7 @@ def test_latest_and_numbered_versions(make: Any, gcp_server: Any, project: str) 
             store.get("db", bad)
 
 
-def test_full_resource_names_and_bad_paths(make: Any, gcp_server: Any, project: str) -> None:
+def test_full_resource_names_and_bad_paths(make: Any, gcp_server: Any) -> None:
     store = make()
     other = f"o-{uuid.uuid4().hex[:10]}"
     seed(gcp_server, other, "shared", b"from another project")
@@ -290,7 +290,7 @@ def test_health(make: Any, gcp_server: Any, project: str) -> None:
 
 
 def test_debug_logs_hold_no_payload(
-    make: Any, gcp_server: Any, project: str, face: Face, caplog: pytest.LogCaptureFixture
+    make: Any, gcp_server: Any, face: Face, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     # A "google" logger with a level of its own is one the client's first call leaves

@@ -94,7 +94,7 @@ def test_capabilities_depend_on_the_instance_not_a_patched_class(tmp_path: Path)
     assert build("vault", tmp_path).capabilities.versions
 
 
-def test_every_kind_declares_what_the_interface_asks(tmp_path: Path) -> None:
+def test_every_kind_declares_what_the_interface_asks() -> None:
     for kind in BUILTIN_KINDS:
         cls = load_store_class(kind)
         assert cls.kind == kind

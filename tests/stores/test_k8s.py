@@ -198,9 +198,7 @@ def test_retries_exhausted_is_store_unavailable(make: Any, k8s_server: Any, ns: 
     assert_clean(info.value)
 
 
-def test_dead_endpoint_fails_within_the_timeout(
-    k8s_server: Any, ns: str, tmp_path: Path, make: Any
-) -> None:
+def test_dead_endpoint_fails_within_the_timeout(k8s_server: Any, tmp_path: Path, make: Any) -> None:
     path = kubeconfig_variant(
         k8s_server, tmp_path, cluster={"server": f"https://127.0.0.1:{free_port()}"}
     )
@@ -273,7 +271,7 @@ def test_health_and_config_errors(make: Any, k8s_server: Any, tmp_path: Path) ->
 
 
 def test_no_value_in_logs_or_reprs(
-    make: Any, k8s_server: Any, ns: str, caplog: pytest.LogCaptureFixture
+    make: Any, k8s_server: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     store = make()

@@ -391,7 +391,7 @@ def test_kv_v1_mount(vault: Setup, root_env: str, app: str, store_for: StoreFor)
 
 
 def test_get_many_checks_each_mount_once(
-    vault: Setup, root_env: str, app: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    vault: Setup, root_env: str, app: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The resolver fans get_many out over its pool; the KV-version check of the mount
     must still be one request, not one per thread that raced for it."""
@@ -864,7 +864,7 @@ def test_config_errors_name_the_key(settings: dict[str, Any], message: str) -> N
         parse_config({"stores": {"v": {"kind": "vault", **settings}}})
 
 
-def test_options_repr_hides_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_options_repr_hides_credentials() -> None:
     config = parse_config(
         {
             "stores": {

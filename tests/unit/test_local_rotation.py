@@ -211,7 +211,7 @@ def test_each_row_records_the_key_that_sealed_it(
 
 
 def test_a_write_under_a_wrong_key_is_refused(
-    make: Callable[..., LocalStore], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+    make: Callable[..., LocalStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Failed before: the write was accepted, and nobody with the store's key could read it."""
     make().put("db", "right")
