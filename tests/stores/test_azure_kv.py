@@ -68,20 +68,9 @@ def no_ambient_azure(
 
 
 def kv_settings(server: KeyVaultStandIn, **overrides: Any) -> dict[str, Any]:
-    """An ``azure-kv`` store of the stand-in ``server``: its managed identity, its CA, short
-    timeouts; ``overrides`` win (``None`` drops a setting)."""
-    return {
-        "kind": "azure-kv",
-        "vault_url": server.url,
-        "credential": "managed_identity",
-        "ca_file": server.ca_file,
-        "verify_challenge_resource": False,
-        "timeout": 5.0,
-        "connect_timeout": 2.0,
-        "backoff": 0.05,
-        "backoff_max": 0.2,
-        **overrides,
-    }
+    """The stand-in's ``azure-kv`` store with short timeouts; ``overrides`` win."""
+    short = {"timeout": 5.0, "connect_timeout": 2.0, "backoff": 0.05, "backoff_max": 0.2}
+    return server.store_settings(**{**short, **overrides})
 
 
 @pytest.fixture

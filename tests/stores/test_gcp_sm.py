@@ -28,20 +28,6 @@ from secretbridge.errors import StoreUnavailable
 from secretbridge.stores.gcp_sm import SecretManagerStore
 
 
-def settings_for(
-    server: SecretManagerStandIn, project: str, transport: str = "rest", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "kind": "gcp-sm",
-        "project": project,
-        "api_endpoint": server.grpc_endpoint if transport == "grpc" else server.url,
-        "transport": transport,
-        "anonymous": True,
-        "timeout": 2.0,
-        **extra,
-    }
-
-
 @pytest.fixture
 def project() -> str:
     return f"t-{uuid.uuid4().hex[:12]}"
@@ -51,7 +37,9 @@ def project() -> str:
 def make(gcp_server: SecretManagerStandIn, project: str, resolvers: Resolvers) -> Iterator[Any]:
     def build(**extra: Any) -> SecretManagerStore:
         return resolvers.store(
-            SecretManagerStore, "gcp", settings_for(gcp_server, project, **extra)
+            SecretManagerStore,
+            "gcp",
+            gcp_server.store_settings(project, **{"timeout": 2.0, **extra}),
         )
 
     yield build
