@@ -213,29 +213,30 @@ class KeyVaultStandIn(StandIn):
             "disable_instance_discovery=True)",
         }
 
+    def store_settings(self, **extra: Any) -> dict[str, Any]:
+        """One ``azure-kv`` store table pointing at this stand-in: its managed identity (the
+        variables of :meth:`environment`), its CA; ``extra`` settings are added (and win)."""
+        return {
+            "kind": "azure-kv",
+            "vault_url": self.url,
+            "credential": "managed_identity",
+            "ca_file": self.ca_file,
+            "verify_challenge_resource": False,
+            **extra,
+        }
+
     def store_configs(self) -> dict[str, dict[str, Any]]:
         return {
-            "azure-kv": {
-                "kind": "azure-kv",
-                "vault_url": self.url,
-                "credential": "managed_identity",
-                "ca_file": self.ca_file,
-                "verify_challenge_resource": False,
-                "purge_on_delete": True,
-            },
-            "azure-kv-sp": {
-                "kind": "azure-kv",
-                "vault_url": self.url,
-                "credential": "client_secret",
-                "tenant_id": self.tenant,
-                "client_id": self.client_id,
-                "client_secret": f"env:{CLIENT_SECRET_ENV}",
-                "authority": self.url,
-                "disable_instance_discovery": True,
-                "ca_file": self.ca_file,
-                "verify_challenge_resource": False,
-                "purge_on_delete": True,
-            },
+            "azure-kv": self.store_settings(purge_on_delete=True),
+            "azure-kv-sp": self.store_settings(
+                credential="client_secret",
+                tenant_id=self.tenant,
+                client_id=self.client_id,
+                client_secret=f"env:{CLIENT_SECRET_ENV}",
+                authority=self.url,
+                disable_instance_discovery=True,
+                purge_on_delete=True,
+            ),
         }
 
     def environment(self) -> dict[str, str]:

@@ -450,16 +450,22 @@ class SecretManagerStandIn(StandIn):
             "credentials": "anonymous",
         }
 
-    def store_configs(self) -> dict[str, dict[str, Any]]:
+    def store_settings(
+        self, project: str = PROJECT, transport: str = "rest", **extra: Any
+    ) -> dict[str, Any]:
+        """One ``gcp-sm`` store table pointing at this stand-in over ``transport`` (``rest``
+        or ``grpc``); ``extra`` settings are added (and win)."""
         return {
-            "gcp-sm": {
-                "kind": "gcp-sm",
-                "project": PROJECT,
-                "api_endpoint": self.url,
-                "transport": "rest",
-                "anonymous": True,  # the stand-in takes no credentials; never in production
-            }
+            "kind": "gcp-sm",
+            "project": project,
+            "api_endpoint": self.grpc_endpoint if transport == "grpc" else self.url,
+            "transport": transport,
+            "anonymous": True,  # the stand-in takes no credentials; never in production
+            **extra,
         }
+
+    def store_configs(self) -> dict[str, dict[str, Any]]:
+        return {"gcp-sm": self.store_settings()}
 
     def client(self, transport: str = "rest") -> Any:
         """A real SecretManagerServiceClient pointed at this stand-in (REST, or gRPC over

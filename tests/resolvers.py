@@ -22,13 +22,18 @@ class Resolvers:
     def resolver(self, stores: Mapping[str, Mapping[str, Any]], **settings: Any) -> Resolver:
         """A resolver over ``stores`` (name -> settings; a ``None`` setting is left out, so
         a test can drop a default), ``settings`` its ``[resolver]`` table."""
-        document = {
-            "resolver": settings,
-            "stores": {
-                name: {key: value for key, value in options.items() if value is not None}
-                for name, options in stores.items()
-            },
-        }
+        return self.document(
+            {
+                "resolver": settings,
+                "stores": {
+                    name: {key: value for key, value in options.items() if value is not None}
+                    for name, options in stores.items()
+                },
+            }
+        )
+
+    def document(self, document: Mapping[str, Any]) -> Resolver:
+        """A resolver from a whole config document, as parsed from a file."""
         return self._stack.enter_context(Resolver(parse_config(document)))
 
     def store(self, cls: type[S], name: str, settings: Mapping[str, Any]) -> S:

@@ -189,6 +189,7 @@ class StoreContract:
         values = [json.dumps({"password": f"v{i}-{h.canary}"}) for i in range(3)]
         versions = [h.seed(physical, value) for value in values]
         assert all(versions) and len(set(versions)) == 3, versions
+        assert h.store.versions(physical) == versions, "versions() lists them oldest first"
 
         assert h.store.get(physical) == StoredValue(values[-1], versions[-1])
         for value, version in zip(values, versions, strict=True):
@@ -222,6 +223,14 @@ class StoreContract:
         assert info.value.store == h.name
         with h.raises(InvalidReference):
             h.resolver.get(h.ref(physical, version="1"))
+        assert h.store.versions(physical) == [], "a store without versions lists none"
+
+    def test_versions_of_an_absent_name_are_not_found(self, harness: StoreHarness, ns: str) -> None:
+        h = harness
+        never = h.physical(f"{ns}/never")
+        with h.raises(SecretNotFound) as info:
+            h.store.versions(never)
+        assert (info.value.ref, info.value.store) == (never, h.name)
 
     # ------------------------------------------------------------------ JSON fields
 

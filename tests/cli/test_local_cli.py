@@ -5,14 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+from cli_kit import CANARY, CLI
 from cryptography.fernet import Fernet
-from test_cli import CANARY, CLI
-
-
-@pytest.fixture
-def cli(isolated_home: Path) -> CLI:
-    return CLI(isolated_home)
 
 
 def _one_line(err: str) -> str:

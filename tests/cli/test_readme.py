@@ -14,11 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli_kit import CLI
+
 from secretbridge import Resolver
 from secretbridge.config import load_config
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-CLI = Path(sys.executable).with_name("secretbridge")
 PASSWORD = "readme-pw-NEVER-PRINTED"
 
 
@@ -28,18 +29,6 @@ def blocks(section: str, language: str) -> list[str]:
     end = README.find("\n## ", start + 1)
     body = README[start : end if end != -1 else None]
     return re.findall(rf"^```{language}\n(.*?)^```", body, re.S | re.M)
-
-
-def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CLI), *args],
-        cwd=cwd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_the_using_it_commands_run_as_written(tmp_path: Path, isolated_home: Path) -> None:
@@ -52,16 +41,16 @@ def test_the_using_it_commands_run_as_written(tmp_path: Path, isolated_home: Pat
         if line.startswith("secretbridge ")
     ]
     assert len(commands) == 9, "the README's command list changed: update this test"
+    cli = CLI(isolated_home, cwd=tmp_path)
     for command in commands:
-        done = run(command[1:], tmp_path)
-        assert done.returncode == 0, (command, done.stderr)
+        done = cli(*command[1:])
         if "--reveal" in command:
-            assert done.stdout == PASSWORD
+            assert done.stdout.decode() == PASSWORD
         else:
-            assert PASSWORD not in done.stdout + done.stderr, command
+            assert PASSWORD not in cli.outputs[-1], command
 
 
-def test_the_python_example_runs_as_written(tmp_path: Path, isolated_home: Path) -> None:
+def test_the_python_example_runs_as_written(tmp_path: Path) -> None:
     with Resolver.from_config() as resolver:
         resolver.store("local").init()  # type: ignore[attr-defined]  # secretbridge init
         conn = {"conn_type": "postgres", "host": "db", "login": "etl", "password": PASSWORD}
@@ -82,18 +71,17 @@ def test_the_python_example_runs_as_written(tmp_path: Path, isolated_home: Path)
     assert done.stdout.splitlines() == ["**********", "['TRANSFORM.PASSWORD'] True value-b"]
 
 
-def test_the_configuration_example_loads_and_resolves(tmp_path: Path) -> None:
+def test_the_configuration_example_loads_and_resolves(tmp_path: Path, isolated_home: Path) -> None:
     config = tmp_path / "secretbridge.toml"
     config.write_text(blocks("Configuration", "toml")[0])
     (tmp_path / "team_secrets.py").write_text(
         "def get_secrets():\n    return {'team/api_token': 'team-token'}\n"
     )
-    assert run(["--config", str(config), "init"], tmp_path).returncode == 0
-    doctor = run(["--config", str(config), "doctor"], tmp_path)
-    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    cli = CLI(isolated_home, cwd=tmp_path)
+    cli("--config", str(config), "init")
+    cli("--config", str(config), "doctor")
     for ref in ("custom://team/api_token", "secret:team/api_token"):
-        shown = run(["--config", str(config), "get", ref, "--reveal"], tmp_path)
-        assert (shown.returncode, shown.stdout) == (0, "team-token"), shown.stderr
+        assert cli.out("--config", str(config), "get", ref, "--reveal") == "team-token"
     audit = (tmp_path / "audit.jsonl").read_text()
     assert "custom://team/api_token" in audit
     assert "team-token" not in audit
@@ -111,7 +99,7 @@ def test_the_stores_example_is_a_valid_config(tmp_path: Path) -> None:
     assert rule.to_physical("connections/pg") == "airflow/connections/pg"
 
 
-def test_the_dagster_example_materializes(tmp_path: Path, isolated_home: Path) -> None:
+def test_the_dagster_example_materializes(tmp_path: Path) -> None:
     """The code location as written (its config path pointed at a local store here); the
     assets that need no cloud run with ``materialize()``, so every reference they name
     must resolve."""

@@ -3,12 +3,13 @@ SDK), not through the store under test."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from dev_env.aws import MotoServer
-from secretbridge.stores._aws import withhold_botocore_values
 from secretbridge.testing import Seed, StoreHarness
 
 from .factory import HarnessEnv, nowhere
@@ -18,8 +19,22 @@ def _server(env: HarnessEnv) -> MotoServer:
     server: MotoServer = env.request.getfixturevalue("moto_server")
     for variable, value in server.environment().items():
         env.monkeypatch.setenv(variable, value)
-    withhold_botocore_values()  # the seeding client logs through botocore too
     return server
+
+
+@contextlib.contextmanager
+def _botocore_quiet() -> Iterator[None]:
+    """Silence botocore (every ``botocore.*`` logger) while the harness's own client
+    seeds: its DEBUG lines carry the value it writes. Only around seeding, so that the
+    filter that keeps values out of those lines is the one the store under test
+    installs, never one the harness put there for the whole process."""
+    logger = logging.getLogger("botocore")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _harness(
@@ -36,10 +51,11 @@ def aws_sm_store(env: HarnessEnv) -> Iterator[StoreHarness]:
 
     def seed(physical: str, value: str | bytes) -> str:
         body = {"SecretString": value} if isinstance(value, str) else {"SecretBinary": value}
-        try:
-            response = client.put_secret_value(SecretId=physical, **body)
-        except client.exceptions.ResourceNotFoundException:
-            response = client.create_secret(Name=physical, **body)
+        with _botocore_quiet():
+            try:
+                response = client.put_secret_value(SecretId=physical, **body)
+            except client.exceptions.ResourceNotFoundException:
+                response = client.create_secret(Name=physical, **body)
         return str(response["VersionId"])
 
     yield _harness(env, server, "aws-sm", seed, absent_version=str(uuid.uuid4()))
@@ -52,9 +68,10 @@ def aws_ssm_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     def seed(physical: str, value: str | bytes) -> str:
         if not isinstance(value, str):
             raise TypeError("SSM parameters hold text only")
-        response = client.put_parameter(
-            Name=physical, Value=value, Type="SecureString", Overwrite=True
-        )
+        with _botocore_quiet():
+            response = client.put_parameter(
+                Name=physical, Value=value, Type="SecureString", Overwrite=True
+            )
         return str(response["Version"])
 
     yield _harness(env, server, "aws-ssm", seed, absent_version="999999")

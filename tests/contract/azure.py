@@ -25,17 +25,9 @@ def azure_kv_store(env: HarnessEnv) -> Iterator[StoreHarness]:
         version: str | None = secret.properties.version
         return version
 
-    settings = {
-        "kind": "azure-kv",
-        "vault_url": server.url,
-        "credential": "managed_identity",
-        "ca_file": server.ca_file,
-        "verify_challenge_resource": False,
-        # the suite writes a name again after deleting it: purge, as a soft delete keeps
-        # the name reserved
-        "purge_on_delete": True,
-        "timeout": 5.0,
-    }
+    # the suite writes a name again after deleting it: purge, as a soft delete keeps the
+    # name reserved
+    settings = server.store_settings(purge_on_delete=True, timeout=5.0)
     try:
         down = {**settings, "vault_url": f"https://{nowhere()}"}
         yield env.harness(settings, seed, down=down, absent_version="0" * 32)

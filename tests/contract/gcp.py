@@ -43,14 +43,7 @@ def gcp_store(env: HarnessEnv, transport: str) -> Iterator[StoreHarness]:
         return str(added.name.rsplit("/", 1)[-1])
 
     grpc = transport == "grpc"
-    settings: dict[str, Any] = {
-        "kind": "gcp-sm",
-        "project": project,
-        "api_endpoint": server.grpc_endpoint if grpc else server.url,
-        "transport": transport,
-        "anonymous": True,
-        "timeout": 5.0,
-    }
+    settings: dict[str, Any] = server.store_settings(project, transport, timeout=5.0)
     down = {**settings, "api_endpoint": nowhere() if grpc else f"http://{nowhere()}"}
     try:
         yield env.harness(settings, seed, down=down, absent_version="999999")

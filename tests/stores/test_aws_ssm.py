@@ -5,6 +5,7 @@ moto (``moto_server``); faults come from a reverse proxy in front of it."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import Counter
@@ -177,3 +178,23 @@ def test_a_dead_endpoint_fails_within_the_timeout(
     with pytest.raises(StoreUnavailable, match=r"timed out.*ReadTimeoutError"):
         store.get("/anything")
     assert time.monotonic() - started < 0.4 + 1.0
+
+
+def test_debug_logs_never_carry_the_value(
+    aws_resolver: MakeResolver,
+    ns: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whatever filter an earlier test left on botocore's loggers is taken off for this one:
+    # the store must install its own.
+    for name in ("botocore.endpoint", "botocore.parsers"):
+        monkeypatch.setattr(logging.getLogger(name), "filters", [])
+    caplog.set_level(logging.DEBUG)
+    resolver = aws_resolver("aws-ssm")
+    store = store_of(resolver)
+    store.put(f"{ns}/logged", CANARY)
+    assert resolver.get(ref(f"{ns}/logged")).reveal() == CANARY
+    assert store.get_many([f"{ns}/logged"])
+    assert "botocore" in caplog.text, "botocore did log at DEBUG"
+    assert CANARY not in caplog.text

@@ -68,20 +68,9 @@ def no_ambient_azure(
 
 
 def kv_settings(server: KeyVaultStandIn, **overrides: Any) -> dict[str, Any]:
-    """An ``azure-kv`` store of the stand-in ``server``: its managed identity, its CA, short
-    timeouts; ``overrides`` win (``None`` drops a setting)."""
-    return {
-        "kind": "azure-kv",
-        "vault_url": server.url,
-        "credential": "managed_identity",
-        "ca_file": server.ca_file,
-        "verify_challenge_resource": False,
-        "timeout": 5.0,
-        "connect_timeout": 2.0,
-        "backoff": 0.05,
-        "backoff_max": 0.2,
-        **overrides,
-    }
+    """The stand-in's ``azure-kv`` store with short timeouts; ``overrides`` win."""
+    short = {"timeout": 5.0, "connect_timeout": 2.0, "backoff": 0.05, "backoff_max": 0.2}
+    return server.store_settings(**{**short, **overrides})
 
 
 @pytest.fixture
@@ -428,15 +417,6 @@ def test_a_binary_marked_value_that_is_not_base64_is_invalid_secret_value(
         store.get(name)
     assert (info.value.ref, info.value.store) == (name, STORE)
     assert_clean(info.value)
-
-
-def test_versions_oldest_first(make: Make) -> None:
-    store = make()
-    name = unique()
-    written = [store.put(name, f"{i}-{CANARY}") for i in range(3)]
-    assert store.versions(name) == written
-    with pytest.raises(SecretNotFound):
-        store.versions(unique())
 
 
 def test_soft_delete_keeps_the_name_until_purged(make: Make, seed: Any) -> None:

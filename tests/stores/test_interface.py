@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import secretbridge.stores as stores
-from secretbridge import ConfigError, SecretNotFound
+from secretbridge import ConfigError
 from secretbridge.config import parse_config
 from secretbridge.naming import PLAIN
 from secretbridge.stores import (
@@ -94,21 +94,10 @@ def test_capabilities_depend_on_the_instance_not_a_patched_class(tmp_path: Path)
     assert build("vault", tmp_path).capabilities.versions
 
 
-def test_every_kind_declares_what_the_interface_asks(tmp_path: Path) -> None:
+def test_every_kind_declares_what_the_interface_asks() -> None:
     for kind in BUILTIN_KINDS:
         cls = load_store_class(kind)
         assert cls.kind == kind
         assert isinstance(cls.capabilities, Capabilities)
         assert cls.default_naming is not None
     assert load_store_class("local").default_naming == PLAIN
-
-
-def test_a_store_without_versions_lists_none_for_a_name_that_exists(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SB_INTERFACE_TEST", "x")
-    store = build("env", tmp_path)
-    assert not store.capabilities.versions
-    assert store.versions("SB_INTERFACE_TEST") == []
-    with pytest.raises(SecretNotFound):
-        store.versions("SB_INTERFACE_TEST_ABSENT")

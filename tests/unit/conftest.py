@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +12,10 @@ from secretbridge.stores.local import LocalStore
 
 
 @pytest.fixture
-def make(isolated_home: Path, resolvers: Resolvers) -> Callable[..., LocalStore]:
+def make(resolvers: Resolvers) -> Callable[..., LocalStore]:
     """Build a local store the way users do: a config document, a Resolver, ``store()``.
-    Default paths put the database and key file in ``$SECRETBRIDGE_HOME``."""
+    Default paths put the database and key file in ``$SECRETBRIDGE_HOME`` (the autouse
+    ``isolated_home``)."""
 
     def build(**options: Any) -> LocalStore:
         return resolvers.store(LocalStore, "vault-local", {"kind": "local", **options})

@@ -1,6 +1,6 @@
 """What the resolver tests share: an in-memory store whose secrets, outage, gate and
-calls the test controls; an audit sink that records; a clock the test moves; resolvers
-built without jitter."""
+calls the test controls; a policy; an audit sink that records; a clock the test moves;
+resolvers over such stores built without jitter."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from secretbridge import AuditEvent, Resolver, SecretBridgeError
-from secretbridge.config import parse_config
+from secretbridge import AccessDenied, AuditEvent, Reference, Resolver, SecretBridgeError
 from secretbridge.naming import NamingRule
 from secretbridge.stores.base import Capabilities, Store, StoreContext, StoredValue
 
@@ -90,6 +89,18 @@ class UnbatchedMemoryStore(MemoryStore):
     capabilities = Capabilities(writable=True, versions=True, batch_size=None)
 
 
+class DenyTeamB:
+    """A policy: team-b may not touch team-a's names; it keeps what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str | None, Reference, str]] = []
+
+    def authorize(self, principal: str | None, ref: Reference, action: str) -> None:
+        self.asked.append((principal, ref, action))
+        if principal == "team-b" and ref.path.startswith("team-a/"):
+            raise AccessDenied("team-b may not read team-a secrets", ref=str(ref))
+
+
 class Recorder:
     """An audit sink that keeps the events it is given."""
 
@@ -110,11 +121,6 @@ class Clock:
 
 def no_jitter() -> float:
     return 0.0
-
-
-def make(document: dict[str, Any], clock: Clock | None = None, **kwargs: Any) -> Resolver:
-    """A resolver from a config document (as parsed from a file)."""
-    return Resolver(parse_config(document), clock=clock or Clock(), rng=no_jitter, **kwargs)
 
 
 def over(*stores: Store, clock: Clock | None = None, **kwargs: Any) -> Resolver:

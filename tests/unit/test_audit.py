@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from leaks import assert_no_leak
-from resolver_kit import MemoryStore, Recorder, make, over
+from resolver_kit import MemoryStore, Recorder, over
+from resolvers import Resolvers
 
 from secretbridge import AuditError, AuditEvent, ConfigError, Resolver, SecretNotFound
 from secretbridge.audit import JsonLinesAudit
@@ -16,9 +17,11 @@ from secretbridge.audit import JsonLinesAudit
 CANARY = "canary-a0d1-do-not-leak"
 
 
-def test_audit_records_who_what_where_and_never_the_value(tmp_path: Path) -> None:
+def test_audit_records_who_what_where_and_never_the_value(
+    tmp_path: Path, resolvers: Resolvers
+) -> None:
     audit_path = tmp_path / "audit.jsonl"
-    resolver = make(
+    resolver = resolvers.document(
         {"stores": {"loc": {"kind": "local"}}, "audit": {"path": str(audit_path)}},
     )
     resolver.put("db", CANARY, principal="dag:etl")

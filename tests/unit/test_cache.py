@@ -1,5 +1,5 @@
 """The resolver's cache: TTL with jitter, misses, stale-if-error (also with cache_ttl = 0),
-what a write forgets, shared fetches for get and get_many, and store backoff."""
+is_cached, what a write forgets, shared fetches for get and get_many, and store backoff."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from resolver_kit import Clock, MemoryStore, over
+from resolver_kit import Clock, DenyTeamB, MemoryStore, Recorder, over
 
-from secretbridge import AccessDenied, Reference, Resolver, SecretNotFound, StoreUnavailable
+from secretbridge import AccessDenied, Resolver, SecretNotFound, StoreUnavailable
 from secretbridge.cache import Flight, Flights
 from secretbridge.config import ResolverSettings
 
@@ -135,6 +135,27 @@ def test_zero_ttl_still_keeps_the_last_good_value_for_stale_if_error(
         resolver.get("secret:k")
 
 
+def test_is_cached_follows_values_misses_and_expiry(store: MemoryStore, clock: Clock) -> None:
+    """What the Airflow Secrets page shows as "cached", asked without calling a store or
+    writing an audit record."""
+    store.set("connections/pg", "postgres://u:p@h/db")
+    audit = Recorder()
+    with over(store, clock=clock, settings=SETTINGS, audit=audit) as resolver:
+        ref = "secret:connections/pg"
+        assert not resolver.is_cached(ref)
+        resolver.get(ref)
+        assert resolver.is_cached(ref)
+        assert not resolver.is_cached("secret:connections/other")
+        with pytest.raises(SecretNotFound):
+            resolver.get("secret:connections/other")
+        assert resolver.is_cached("secret:connections/other"), "a remembered miss is cached too"
+        calls, events = len(store.calls), len(audit.events)
+        assert resolver.is_cached(resolver.parse(ref))  # a Reference works as its string
+        assert (len(store.calls), len(audit.events)) == (calls, events), "no call, no record"
+        clock.now += resolver.config.resolver.cache_ttl + 1
+        assert not resolver.is_cached(ref)
+
+
 def test_cache_is_bounded() -> None:
     store = MemoryStore("s", {f"k{i}": str(i) for i in range(50)})
     resolver = over(store, settings=ResolverSettings(max_entries=10))
@@ -207,12 +228,6 @@ def _run_all(targets: list[Callable[[], None]]) -> None:
     for thread in threads:
         thread.join(timeout=20)
         assert not thread.is_alive(), "a caller hung"
-
-
-class DenyTeamB:
-    def authorize(self, principal: str | None, ref: Reference, action: str) -> None:
-        if principal == "team-b" and ref.path.startswith("team-a/"):
-            raise AccessDenied("team-b may not read team-a secrets", ref=str(ref))
 
 
 def test_concurrent_misses_of_one_name_share_one_fetch(store: MemoryStore) -> None:

@@ -39,7 +39,7 @@ def test_the_default_depends_on_the_home(tmp_path: Path, monkeypatch: pytest.Mon
     assert shared_resolver() is not first
 
 
-def test_closing_forgets(tmp_path: Path) -> None:
+def test_closing_forgets() -> None:
     first = shared_resolver()
     close_shared_resolvers()
     assert shared_resolver() is not first

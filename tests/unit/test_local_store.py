@@ -714,7 +714,7 @@ def test_version_numbers_are_never_reused_after_a_delete(make: Callable[..., Loc
 
 
 def test_values_over_the_documented_limit_are_refused_before_sealing(
-    make: Callable[..., LocalStore], isolated_home: Path, resolvers: Resolvers
+    make: Callable[..., LocalStore], resolvers: Resolvers
 ) -> None:
     store = make()
     limit = store.capabilities.max_value_size

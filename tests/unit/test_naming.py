@@ -331,16 +331,6 @@ def test_rule_for_defaults_and_presets() -> None:
     assert KIND_RULES["local"] == PLAIN
 
 
-def test_a_new_kind_is_one_class_and_one_registry_line() -> None:
-    """RESERVED_SCHEMES derives from BUILTIN_KINDS, so a kind's scheme is a reference."""
-    from secretbridge.refs import looks_like_reference
-    from secretbridge.stores import RESERVED_SCHEMES
-
-    assert frozenset(BUILTIN_KINDS) == RESERVED_SCHEMES
-    assert all(looks_like_reference(f"{kind}://x") for kind in BUILTIN_KINDS)
-    assert all(cls.kind == kind for kind, cls in CLASSES.items())
-
-
 def test_rule_for_overrides() -> None:
     rule = rule_for(CLASSES["aws-sm"], {"preset": "airflow", "prefix": "team-a/"})
     assert rule.to_physical(CONN) == "airflow/connections/snowflake_default"

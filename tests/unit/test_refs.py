@@ -14,7 +14,7 @@ from secretbridge.refs import (
     parse_name,
     validate_logical_name,
 )
-from secretbridge.stores import RESERVED_SCHEMES
+from secretbridge.stores import BUILTIN_KINDS, RESERVED_SCHEMES
 
 CUSTOM_STORES = frozenset(RESERVED_SCHEMES | {"prod-vault", "team-a2"})
 
@@ -391,6 +391,11 @@ def test_question_mark_in_a_logical_name() -> None:
     assert "'?' at character 22" in error_for("secret:connections/db?version=2").message
     # After the field '?' is part of the field name.
     assert parse_reference("secret:db#a?b") == Reference("db", field="a?b")
+
+
+def test_every_builtin_kinds_scheme_is_a_reference() -> None:
+    """A new kind is one class and one registry line: its scheme needs no grammar change."""
+    assert all(looks_like_reference(f"{kind}://x") for kind in BUILTIN_KINDS)
 
 
 def test_store_scheme_with_bad_path_is_an_error_not_a_literal() -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from leaks import assert_no_leak
-from resolver_kit import MemoryStore, Recorder, UnbatchedMemoryStore, make, over
+from resolver_kit import DenyTeamB, MemoryStore, Recorder, UnbatchedMemoryStore, over
+from resolvers import Resolvers
 
 from secretbridge import (
     AccessDenied,
@@ -60,30 +61,31 @@ def in_thread(fn: Callable[[], Any]) -> Any:
 
 
 def test_a_kind_reference_to_a_store_configured_under_another_name_does_not_hang(
-    tmp_path: Path,
+    tmp_path: Path, resolvers: Resolvers
 ) -> None:
     """The README's example: custom://team/api_token with [stores.team] kind = "custom"."""
     script = tmp_path / "team_secrets.py"
     script.write_text("def get_secrets():\n    return {'team/api_token': 'tok'}\n")
-    resolver = make({"stores": {"team": {"kind": "custom", "script": str(script)}}})
+    resolver = resolvers.document({"stores": {"team": {"kind": "custom", "script": str(script)}}})
     secret = in_thread(lambda: resolver.get("custom://team/api_token"))
     assert (secret.reveal(), secret.store) == ("tok", "team")
     assert resolver.store("custom") is resolver.store("team"), "one store, built once"
 
 
-def test_a_kind_reference_writes_and_reads_the_configured_store_of_that_kind() -> None:
-    resolver = make({"stores": {"main": {"kind": "local"}}})
+def test_a_kind_reference_writes_and_reads_the_configured_store_of_that_kind(
+    resolvers: Resolvers,
+) -> None:
+    resolver = resolvers.document({"stores": {"main": {"kind": "local"}}})
     location = in_thread(lambda: resolver.put("local://x", "v"))
     assert location.store == "main"
     assert in_thread(lambda: resolver.get("local://x")).reveal() == "v"
-    resolver.close()
 
 
 def test_a_configured_name_wins_over_a_kind_of_the_same_name(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, resolvers: Resolvers
 ) -> None:
     monkeypatch.setenv("K", "from-env")
-    resolver = make({"stores": {"env": {"kind": "local"}, "vars": {"kind": "env"}}})
+    resolver = resolvers.document({"stores": {"env": {"kind": "local"}, "vars": {"kind": "env"}}})
     resolver.put("env://k", "from-local")
     assert resolver.get("env://k").store == "env"
     assert resolver.get("vars://K").reveal() == "from-env"
@@ -154,17 +156,17 @@ def test_routes_send_a_prefix_to_one_store() -> None:
     assert resolver.chain_for("variables/x") == ["loc"]
 
 
-def test_a_store_that_cannot_spell_the_name_is_skipped_with_a_reason() -> None:
-    resolver = make({"stores": {"env": {"kind": "env"}, "loc": {"kind": "local"}}})
+def test_a_store_that_cannot_spell_the_name_is_skipped_with_a_reason(resolvers: Resolvers) -> None:
+    resolver = resolvers.document({"stores": {"env": {"kind": "env"}, "loc": {"kind": "local"}}})
     resolver.put("naïve/名前", "unicode-ok", store="loc")
     assert resolver.get("secret:naïve/名前").store == "loc"
     with pytest.raises(SecretNotFound, match="env cannot hold it"):
         resolver.get("secret:ünknown")
 
 
-def test_explicit_store_references(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_store_references(monkeypatch: pytest.MonkeyPatch, resolvers: Resolvers) -> None:
     monkeypatch.setenv("DB_PASSWORD", "from-env")
-    resolver = make({"stores": {"loc": {"kind": "local"}}})
+    resolver = resolvers.document({"stores": {"loc": {"kind": "local"}}})
     resolver.put("prod/db", json.dumps({"password": "pw-1"}))
     resolver.put("prod/db", json.dumps({"password": "pw-2"}))
     assert resolver.get("env://DB_PASSWORD").reveal() == "from-env"  # a kind's default store
@@ -177,8 +179,8 @@ def test_explicit_store_references(monkeypatch: pytest.MonkeyPatch) -> None:
 # ------------------------------------------------------------------ batching
 
 
-def test_get_many_batches_and_fetches_each_secret_once() -> None:
-    resolver = make({"stores": {"loc": {"kind": "local"}}})
+def test_get_many_batches_and_fetches_each_secret_once(resolvers: Resolvers) -> None:
+    resolver = resolvers.document({"stores": {"loc": {"kind": "local"}}})
     for i in range(300):
         resolver.put(f"conn/c{i}", json.dumps({"user": f"u{i}", "password": f"p{i}"}))
     store = resolver.store("loc")
@@ -217,26 +219,28 @@ def test_stores_without_batch_api_are_fanned_out_in_parallel() -> None:
 # ------------------------------------------------------------------ literals, load, connections
 
 
-def test_literals_pass_through_unless_forbidden() -> None:
-    assert make({}).get(CANARY).reveal() == CANARY
-    strict = make({"resolver": {"literals": False}})
+def test_literals_pass_through_unless_forbidden(resolvers: Resolvers) -> None:
+    assert resolvers.document({}).get(CANARY).reveal() == CANARY
+    strict = resolvers.document({"resolver": {"literals": False}})
     with pytest.raises(InvalidReference) as caught:
         strict.get(CANARY)
     assert CANARY not in str(caught.value), "a refused literal is never echoed"
     assert "secret:NAME" in str(caught.value)
 
 
-def test_malformed_reference_is_an_error_not_a_literal() -> None:
+def test_malformed_reference_is_an_error_not_a_literal(resolvers: Resolvers) -> None:
     with pytest.raises(InvalidReference, match="character"):
-        make({}).get("secret:a//b")
+        resolvers.document({}).get("secret:a//b")
 
 
-def test_load_selects_strips_and_expands(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_selects_strips_and_expands(
+    monkeypatch: pytest.MonkeyPatch, resolvers: Resolvers
+) -> None:
     monkeypatch.setenv("SNOWFLAKE_TRANSFORM_PASSWORD", "pw")
     monkeypatch.setenv("SNOWFLAKE_TRANSFORM_USER", "bob")
     monkeypatch.setenv("SNOWFLAKE_LOADER", json.dumps({"user": "l", "key": {"id": 3}}))
     monkeypatch.setenv("OTHER_THING", "x")
-    resolver = make({"stores": {"env": {"kind": "env"}}})
+    resolver = resolvers.document({"stores": {"env": {"kind": "env"}}})
     loaded = resolver.load("SNOWFLAKE/")
     assert {k: v.reveal() for k, v in loaded.items()} == {
         "TRANSFORM.PASSWORD": "pw",
@@ -254,9 +258,11 @@ def test_load_selects_strips_and_expands(monkeypatch: pytest.MonkeyPatch) -> Non
     assert list(kept) == ["SNOWFLAKE.TRANSFORM.USER"]
 
 
-def test_connection_fields_may_be_references(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_fields_may_be_references(
+    monkeypatch: pytest.MonkeyPatch, resolvers: Resolvers
+) -> None:
     monkeypatch.setenv("PG_PASSWORD", CANARY)
-    resolver = make({"stores": {"loc": {"kind": "local"}}})
+    resolver = resolvers.document({"stores": {"loc": {"kind": "local"}}})
     resolver.put(
         "connections/pg",
         json.dumps(
@@ -382,16 +388,6 @@ def test_a_failed_write_never_carries_the_value_in_its_error() -> None:
 # ------------------------------------------------------------------ policy
 
 
-class DenyTeamB:
-    def __init__(self) -> None:
-        self.asked: list[tuple[str | None, Reference, str]] = []
-
-    def authorize(self, principal: str | None, ref: Reference, action: str) -> None:
-        self.asked.append((principal, ref, action))
-        if principal == "team-b" and ref.path.startswith("team-a/"):
-            raise AccessDenied("team-b may not read team-a secrets", ref=str(ref))
-
-
 def test_policy_is_asked_on_every_lookup_even_cache_hits() -> None:
     policy = DenyTeamB()
     resolver = over(MemoryStore("loc"), policy=policy)
@@ -404,8 +400,10 @@ def test_policy_is_asked_on_every_lookup_even_cache_hits() -> None:
     assert [a for _, _, a in policy.asked].count("write") == 1
 
 
-def test_reference_fields_names_each_reference_field_and_withholds_malformed_text() -> None:
-    resolver = make({"stores": {"main": {"kind": "env"}}})
+def test_reference_fields_names_each_reference_field_and_withholds_malformed_text(
+    resolvers: Resolvers,
+) -> None:
+    resolver = resolvers.document({"stores": {"main": {"kind": "env"}}})
     conn = Connection(
         host="db.internal",
         login="secret:db/main#login",
@@ -421,9 +419,11 @@ def test_reference_fields_names_each_reference_field_and_withholds_malformed_tex
     assert_no_leak("CANARY", found)
 
 
-def test_refs_for_names_an_orchestrators_ids_by_the_configs_namespaces() -> None:
+def test_refs_for_names_an_orchestrators_ids_by_the_configs_namespaces(
+    resolvers: Resolvers,
+) -> None:
     """Airflow's backend and Dagster's resources both ask this: one id, one secret."""
-    resolver = make({"namespaces": {"connections": "airflow/conns"}})
+    resolver = resolvers.document({"namespaces": {"connections": "airflow/conns"}})
     assert resolver.refs_for("connections", "warehouse") == ["secret:airflow/conns/warehouse"]
     assert resolver.refs_for("variables", "batch size") == ["secret:variables/batch size"]
     assert resolver.refs_for("config", "core/fernet_key") == ["secret:config/core/fernet_key"]

@@ -18,13 +18,17 @@ from leaks import assert_no_leak
 from secretbridge import Connection, InvalidSecretValue, Secret, SecretNotFound
 from secretbridge.values import REDACTED
 
-CANARY = "c4n4ry-Pa55w0rd-7f3e"
+#: '!', '(' and ')' are legal in a URI's password as they are, and quoting changes them, so
+#: the plain and the URI-quoted canary are two different things to look for.
+CANARY = "c4n4ry!Pa55(w0rd)-7f3e"
 REF = "secret:connections/warehouse#password"
 
 
 def assert_hides_canary(error: BaseException) -> None:
     """The value, plain or URI-quoted, is nowhere in the error or its chain."""
-    assert_no_leak([CANARY, quote(CANARY, safe="")], error)
+    quoted = quote(CANARY, safe="")
+    assert quoted != CANARY, "a canary that quoting leaves alone makes the second check moot"
+    assert_no_leak([CANARY, quoted], error)
 
 
 def make_secret(value: str | bytes = CANARY) -> Secret:
