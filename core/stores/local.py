@@ -510,6 +510,8 @@ class LocalStore(Store):
 
     def versions(self, path: str) -> list[str]:
         rows = self._query("SELECT version FROM secrets WHERE name = ? ORDER BY version", (path,))
+        if not rows:
+            raise self.not_found(path)
         return [str(number) for (number,) in rows]
 
     def health(self) -> None:

@@ -36,9 +36,6 @@ FACTORIES: dict[str, StoreFactory] = {
 #: (test, store) pairs that fail for a known reason outside this suite; strict, so a fix
 #: shows as XPASS and the entry has to go.
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("test_versions_of_an_absent_name_are_not_found", "local"): (
-        "LocalStore.versions() answers [] for a name it does not hold"
-    ),
     ("test_versions_of_an_absent_name_are_not_found", "aws-sm"): (
         "moto answers ListSecretVersionIds on an absent secret with HTTP 500, "
         "where AWS answers ResourceNotFoundException"
