@@ -11,8 +11,9 @@ the stored JSON), and each string value of its JSON ``extra`` becomes
 ``secret:<name>/extra#KEY``: the core's ``#FIELD`` picks a top-level key, and the stored
 connection's ``extra`` is nested, so those values are also kept as one JSON object of
 their own under ``<name>/extra`` (no Airflow connection id contains '/', so that name
-never shadows a connection). Before the metastore is touched, every reference it is
-about to hold is resolved through the configured chain and compared with the value it
+never shadows a connection). An extra that holds text inside a nested value is refused:
+no reference could replace that text. Before the metastore is touched, every reference it
+is about to hold is resolved through the configured chain and compared with the value it
 replaces: a route or chain that would find another store stops the replacement.
 
 Nothing here prints or raises a value: outcomes carry names, stores and actions only.
@@ -103,6 +104,8 @@ class Migration:
         outcome = _Builder("connection", conn_id, name, self.options.store)
         try:
             outcome.physical = self._physical(name)
+            if self.options.replace_with_references:
+                _check_extra_can_be_referenced(conn)
             if self._is_replaced_form(name, conn):
                 if not self.options.delete:
                     return outcome.done(
@@ -147,8 +150,11 @@ class Migration:
         --replace-with-references): the store then holds the values, the metastore not."""
         if conn.password == _ref(name, "password"):
             return True
-        extra_refs = {_ref(f"{name}/extra", key) for key in conn.extra_dejson}
-        return any(value in extra_refs for value in conn.extra_dejson.values())
+        extra = conn.extra_dejson
+        return any(
+            isinstance(value, str) and value == _ref(f"{name}/extra", key)
+            for key, value in extra.items()
+        )
 
     def _referenced_form(
         self, name: str, conn: Connection
@@ -292,6 +298,30 @@ class _Builder:
             self.kind, self.item, self.name, self.store, self.physical, refused.action, "kept",
             False, refused.detail,
         )  # fmt: skip
+
+
+def _check_extra_can_be_referenced(conn: Connection) -> None:
+    """Refuse a connection whose extra holds text a reference could not replace (the
+    backend resolves a reference only as a top-level string value of a JSON object):
+    replacing the rest with references would leave that text in clear in the metastore."""
+    for key, value in conn.extra_dejson.items():
+        if isinstance(value, dict | list) and _holds_text(value):
+            raise _Refused(
+                "refused",
+                f"extra key {key!r} holds text inside a nested value, which no reference can "
+                "replace, so the metastore would keep it in clear; make it a top-level key "
+                "in Airflow first, or use --delete",
+            )
+
+
+def _holds_text(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    if isinstance(value, dict):
+        return any(_holds_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_text(v) for v in value)
+    return False
 
 
 def _ref(name: str, field: str) -> str:

@@ -16,7 +16,7 @@ import pytest
 from migrate_kit import CANARIES, CONNECTIONS, VARIABLES, Setup
 from plugins import install_distribution
 
-from secretbridge import Connection, Resolver
+from secretbridge import Connection, Resolver, SecretNotFound
 
 LIAR = '''
 from secretbridge.stores.local import LocalStore
@@ -257,6 +257,67 @@ def test_a_conflict_on_the_extras_copy_keeps_the_connection(setup: Setup) -> Non
         "--overwrite replaces it)"
     )
     assert setup.metastore.connections()["api_json"] == before[0]["api_json"]
+
+
+NESTED = {
+    "password": "canary-nested-pw-6a0c31-never-print",
+    "token": "canary-nested-token-e27b94-never-print",
+    "client_secret": "canary-nested-secret-18fd5c-never-print",
+}
+
+
+def test_nested_extra_values_are_copied_but_never_left_in_clear_behind_references(
+    setup: Setup,
+) -> None:
+    nested = {"conn_type": "http", "password": NESTED["password"]}
+    setup.airflow("connections", "add", "nested", "--conn-json", json.dumps({
+        **nested,
+        "extra": {
+            "token": NESTED["token"],
+            "auth": {"scopes": ["read"], "client_secret": NESTED["client_secret"]},
+        },
+    }))  # fmt: skip
+    setup.airflow("connections", "add", "numbers", "--conn-json", json.dumps({
+        **nested,
+        "extra": {"token": NESTED["token"], "limits": {"max": 3, "names": [""]}, "ports": [1, 2]},
+    }))  # fmt: skip
+    before = setup.metastore.snapshot()
+
+    out = setup.migrate("--store", "local")
+    assert lines_for(out)["connection nested"] == (
+        "would-copy, store 'local' as 'connections/nested'; metastore: kept"
+    )
+
+    out = setup.migrate("--store", "local", "--apply", "--replace-with-references", code=1)
+    lines = lines_for(out)
+    assert lines["connection nested"] == (
+        "refused, store 'local' as 'connections/nested'; metastore: kept (extra key 'auth' "
+        "holds text inside a nested value, which no reference can replace, so the metastore "
+        "would keep it in clear; make it a top-level key in Airflow first, or use --delete)"
+    )
+    assert lines["connection numbers"].endswith(
+        "metastore: replaced (password and extra are references)"
+    )
+    conns = setup.metastore.connections()
+    assert conns["nested"] == before[0]["nested"]
+    assert conns["numbers"]["extra"] == {
+        "token": "secret:connections/numbers/extra#token",
+        "limits": {"max": 3, "names": [""]},
+        "ports": [1, 2],
+    }
+    assert through_the_backend(setup, "numbers") == as_connection(before[0]["numbers"])
+    with setup.resolver() as resolver, pytest.raises(SecretNotFound):
+        resolver.get("secret:connections/nested")  # refused before anything was written
+
+    again = setup.migrate("--store", "local", "--apply", "--replace-with-references", code=1)
+    assert lines_for(again)["connection numbers"].startswith("already migrated, ")
+    # Without references, both are copied whole and deleted.
+    setup.migrate("--store", "local", "--apply", "--delete", "--no-variables")
+    assert set(setup.metastore.connections()) == set()
+    with setup.resolver() as resolver:
+        assert stored_connection(resolver, "nested") == as_connection(before[0]["nested"])
+    printed = "".join(setup.outputs)
+    assert not [name for name, canary in NESTED.items() if canary in printed]
 
 
 def test_without_airflow_the_command_says_what_to_install(tmp_path: Path) -> None:
