@@ -11,16 +11,18 @@ the stored JSON), and each string value of its JSON ``extra`` becomes
 ``secret:<name>/extra#KEY``: the core's ``#FIELD`` picks a top-level key, and the stored
 connection's ``extra`` is nested, so those values are also kept as one JSON object of
 their own under ``<name>/extra`` (no Airflow connection id contains '/', so that name
-never shadows a connection). An extra that holds text inside a nested value is refused:
-no reference could replace that text. Before the metastore is touched, every reference it
-is about to hold is resolved through the configured chain and compared with the value it
-replaces: a route or chain that would find another store stops the replacement.
+never shadows a connection). An extra that is not a JSON object, or holds text inside a
+nested value, is refused: no reference could replace that text. Before the metastore is
+touched, every reference it is about to hold is resolved through the configured chain and
+compared with the value it replaces: a route or chain that would find another store stops
+the replacement.
 
 Nothing here prints or raises a value: outcomes carry names, stores and actions only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -136,6 +138,14 @@ class Migration:
         except _Refused as refused:
             return outcome.refused(refused)
 
+    def refused_connection(self, conn_id: str, detail: str) -> Outcome:
+        """A connection left as it is before it was read (``detail`` names why)."""
+        name = f"{self.namespaces.connections}/{conn_id}"
+        outcome = _Builder("connection", conn_id, name, self.options.store)
+        with contextlib.suppress(_Refused):
+            outcome.physical = self._physical(name)
+        return outcome.refused(_Refused("refused", detail))
+
     def _delete_or_keep(self, outcome: Outcome, action: str, delete: Callable[[], None]) -> Outcome:
         """The metastore's item, once its copy is verified: deleted if asked, else kept."""
         if not self.options.delete:
@@ -190,7 +200,9 @@ class Migration:
         """Resolve each reference about to be written, as the secrets backend will, and
         compare it with the value it replaces."""
         pairs = [("password", password, conn.password)]
-        new_extra = json.loads(extra) if extra else {}
+        # ``extra`` is either the metastore's own (a JSON object, or empty: checked first)
+        # or ours; extra_dejson never raises, so no error can carry the metastore's text.
+        new_extra = Connection(extra=extra).extra_dejson
         pairs += [(f"extra.{k}", new_extra.get(k), v) for k, v in conn.extra_dejson.items()]
         for field, new, old in pairs:
             if new != old and isinstance(new, str):
@@ -304,6 +316,12 @@ def _check_extra_can_be_referenced(conn: Connection) -> None:
     """Refuse a connection whose extra holds text a reference could not replace (the
     backend resolves a reference only as a top-level string value of a JSON object):
     replacing the rest with references would leave that text in clear in the metastore."""
+    if conn.extra and _json_object(conn.extra) is None:
+        raise _Refused(
+            "refused",
+            "extra is not a JSON object, so no reference can replace it and the metastore "
+            "would keep it in clear; make it a JSON object in Airflow first, or use --delete",
+        )
     for key, value in conn.extra_dejson.items():
         if isinstance(value, dict | list) and _holds_text(value):
             raise _Refused(
@@ -312,6 +330,15 @@ def _check_extra_can_be_referenced(conn: Connection) -> None:
                 "replace, so the metastore would keep it in clear; make it a top-level key "
                 "in Airflow first, or use --delete",
             )
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """``text`` as a JSON object, or None; no error escapes (its message quotes the text)."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _holds_text(value: object) -> bool:
