@@ -98,6 +98,8 @@ def _principal(user: Any) -> str:
 def _failure(error: BaseException) -> str:
     """An error for the page: our own errors' messages never hold a value; anything else
     (an SDK's exception) is named by its type only."""
+    if isinstance(error, InvalidReference):  # its ``ref`` may be text that was typed
+        return f"{type(error).__name__}: {error.message}"
     if isinstance(error, SecretBridgeError):
         return f"{type(error).__name__}: {error}"
     return type(error).__name__
@@ -229,6 +231,8 @@ def _locate(res: Resolver, ref: str, principal: str) -> tuple[Where, str | None]
 
 
 def _lookup_ref(res: Resolver, kind: str, q: str) -> str:
+    """The reference to look up; what was typed is never echoed when it does not parse
+    (a value may have been pasted in by mistake), whatever the kind."""
     if kind == "reference":
         try:
             parsed = res.parse(q)
@@ -243,7 +247,15 @@ def _lookup_ref(res: Resolver, kind: str, q: str) -> str:
         return str(parsed)
     spaces = res.config.namespaces
     namespace = spaces.connections if kind == "connection" else spaces.variables
-    return format_reference(Reference(f"{namespace}/{q}"))
+    ref = format_reference(Reference(f"{namespace}/{q}"))
+    try:
+        res.parse(ref)
+    except InvalidReference as error:  # its ``ref`` is the text; its message is positions
+        what = "connection id" if kind == "connection" else "variable key"
+        raise HTTPException(
+            400, f"not a valid {what}: in the name {namespace}/ID, {error.message}"
+        ) from None
+    return ref
 
 
 def _audit_path(res: Resolver) -> Path | None:

@@ -203,6 +203,12 @@ def test_lookup_refuses_a_literal_or_a_malformed_reference_without_echoing_it(
     status, text = airflow.request("GET", f"{PAGE}/api/lookup?{query}", user="admin")
     assert status == 400 and "does not parse" in text
     assert "cnry" not in text
+    # The same for a connection id or a variable key that cannot be part of a name.
+    for kind, what in (("connection", "connection id"), ("variable", "variable key")):
+        query = urllib.parse.urlencode({"kind": kind, "q": "pa ss//word-cnry-typed"})
+        status, text = airflow.request("GET", f"{PAGE}/api/lookup?{query}", user="admin")
+        assert status == 400 and f"not a valid {what}" in text, text
+        assert "empty name segment" in text and "cnry" not in text, text
 
 
 def test_recent_resolutions_from_the_audit_log(airflow: Airflow) -> None:
