@@ -78,7 +78,7 @@ def migrate(
         click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
     else:
         mode = "" if apply else " (dry run: nothing was changed; --apply does it)"
-        click.echo(f"{len(outcomes)} item(s): {next(summary(outcomes), '') or 'none'}{mode}")
+        click.echo(f"{len(outcomes)} item(s): {summary(outcomes) or 'none'}{mode}")
     if refused:
         click.echo(
             f"secretbridge: error: {len(refused)} item(s) left as they are (see above)", err=True

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -119,7 +119,6 @@ class Migration:
                 delete()
                 return outcome.done("already migrated", "deleted")
             action = self._copy(name, outcome.physical, conn.to_json(), _same_connection)
-            outcome.action = action
             if self.options.replace_with_references:
                 password, extra, copies = self._referenced_form(name, conn)
                 if password == conn.password and extra == conn.extra:
@@ -297,7 +296,6 @@ class _Builder:
     def __init__(self, kind: str, item: str, name: str, store: str) -> None:
         self.kind, self.item, self.name, self.store = kind, item, name, store
         self.physical: str | None = None
-        self.action = "refused"
 
     def done(self, action: str, metastore: str, detail: str | None = None) -> Outcome:
         return Outcome(
@@ -373,9 +371,9 @@ def _same_connection(stored: str, wanted: str) -> bool:
         return False
 
 
-def summary(outcomes: list[Outcome]) -> Iterator[str]:
-    """Counts by action, for the last line."""
+def summary(outcomes: list[Outcome]) -> str:
+    """Counts by action, for the last line ("" for none)."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.action] = counts.get(outcome.action, 0) + 1
-    yield ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))

@@ -84,7 +84,9 @@ def test_a_dry_run_reports_each_item_and_changes_nothing(setup: Setup) -> None:
     assert lines["connection pg_main"] == (
         "would-copy, store 'local' as 'connections/pg_main'; metastore: kept"
     )
-    assert "dry run: nothing was changed" in out
+    assert out.splitlines()[-1] == (
+        "4 item(s): 4 would-copy (dry run: nothing was changed; --apply does it)"
+    )
     assert setup.metastore.snapshot() == before
     with setup.resolver() as resolver:
         assert resolver.list_secrets() == []
