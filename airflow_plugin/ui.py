@@ -14,7 +14,6 @@ annotations, or it takes them for query parameters.
 
 import json
 import logging
-import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from airflow.api_fastapi.core_api.security import (
     requires_access_connection,
     requires_access_variable,
 )
-from airflow.configuration import conf
+from airflow.configuration import ensure_secrets_loaded
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
@@ -42,6 +41,8 @@ from secretbridge import (
     shared_resolver,
 )
 from secretbridge.audit import JsonLinesAudit
+
+from .backend import SecretsBackend
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +64,15 @@ _READERS = [
 
 
 def config_path() -> str | None:
-    """The config the secrets backend is given: ``[secrets] backend_kwargs`` ``config``
-    (the per-key env form overriding it, as Airflow does), else None: then
+    """The config file of the secretbridge backend Airflow built in this process from
+    ``[secrets] backend`` and its kwargs (Airflow's own reading of them), else None: then
     ``shared_resolver`` takes ``$SECRETBRIDGE_CONFIG`` or the embedded default."""
-    override = os.environ.get("AIRFLOW__SECRETS__BACKEND_KWARG__CONFIG")
-    if override:
-        return override
-    try:
-        kwargs = conf.getjson("secrets", "backend_kwargs", fallback=None) or {}
-    except Exception:  # its message quotes the setting, which may hold credentials
-        kwargs = None
-    if not isinstance(kwargs, dict):
-        raise ConfigError("[secrets] backend_kwargs: expected a JSON object")
-    path = kwargs.get("config")
-    if path is not None and not (isinstance(path, str) and path):
-        raise ConfigError("[secrets] backend_kwargs: 'config' must be a file path")
-    return path
+    for backend in ensure_secrets_loaded():
+        if isinstance(backend, SecretsBackend):
+            if backend.problem is not None:
+                raise ConfigError(f"[secrets] backend_kwargs: {backend.problem}")
+            return backend.config
+    return None
 
 
 def resolver() -> Resolver:
