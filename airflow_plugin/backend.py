@@ -87,6 +87,11 @@ class SecretsBackend(BaseSecretsBackend):
                 "expected config, fall_through, team_fallback"
             )
 
+    @property
+    def problem(self) -> str | None:
+        """What is wrong with the kwargs this backend was given (never a value), or None."""
+        return self._problem
+
     def _switch(self, key: str, value: bool | str, *, failed: bool) -> bool:
         try:
             return _flag(value)

@@ -78,7 +78,7 @@ def migrate(
         click.echo(json.dumps([o.to_dict() for o in outcomes], indent=2))
     else:
         mode = "" if apply else " (dry run: nothing was changed; --apply does it)"
-        click.echo(f"{len(outcomes)} item(s): {next(summary(outcomes), '') or 'none'}{mode}")
+        click.echo(f"{len(outcomes)} item(s): {summary(outcomes) or 'none'}{mode}")
     if refused:
         click.echo(
             f"secretbridge: error: {len(refused)} item(s) left as they are (see above)", err=True
@@ -101,6 +101,19 @@ def _run(migration: Migration, connections: bool, variables: bool) -> Iterator[O
     with create_session() as session:
         if connections:
             for row in session.scalars(select(AirflowConnection).order_by("conn_id")).all():
+                try:
+                    row.extra  # noqa: B018 - Airflow validates it on reading
+                except ValueError:  # its message names the connection only; not kept
+                    unreadable = True
+                else:
+                    unreadable = False
+                if unreadable:
+                    yield migration.refused_connection(
+                        row.conn_id,
+                        "Airflow cannot read its extra, which is not a JSON object; "
+                        "set the extra again in Airflow first",
+                    )
+                    continue
                 conn = Connection.from_attributes(row)
 
                 def replace(password: str | None, extra: str | None, row: Any = row) -> None:

@@ -11,17 +11,20 @@ the stored JSON), and each string value of its JSON ``extra`` becomes
 ``secret:<name>/extra#KEY``: the core's ``#FIELD`` picks a top-level key, and the stored
 connection's ``extra`` is nested, so those values are also kept as one JSON object of
 their own under ``<name>/extra`` (no Airflow connection id contains '/', so that name
-never shadows a connection). Before the metastore is touched, every reference it is
-about to hold is resolved through the configured chain and compared with the value it
-replaces: a route or chain that would find another store stops the replacement.
+never shadows a connection). An extra that is not a JSON object, or holds text inside a
+nested value, is refused: no reference could replace that text. Before the metastore is
+touched, every reference it is about to hold is resolved through the configured chain and
+compared with the value it replaces: a route or chain that would find another store stops
+the replacement.
 
 Nothing here prints or raises a value: outcomes carry names, stores and actions only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -103,6 +106,8 @@ class Migration:
         outcome = _Builder("connection", conn_id, name, self.options.store)
         try:
             outcome.physical = self._physical(name)
+            if self.options.replace_with_references:
+                _check_extra_can_be_referenced(conn)
             if self._is_replaced_form(name, conn):
                 if not self.options.delete:
                     return outcome.done(
@@ -114,7 +119,6 @@ class Migration:
                 delete()
                 return outcome.done("already migrated", "deleted")
             action = self._copy(name, outcome.physical, conn.to_json(), _same_connection)
-            outcome.action = action
             if self.options.replace_with_references:
                 password, extra, copies = self._referenced_form(name, conn)
                 if password == conn.password and extra == conn.extra:
@@ -133,6 +137,14 @@ class Migration:
         except _Refused as refused:
             return outcome.refused(refused)
 
+    def refused_connection(self, conn_id: str, detail: str) -> Outcome:
+        """A connection left as it is before it was read (``detail`` names why)."""
+        name = f"{self.namespaces.connections}/{conn_id}"
+        outcome = _Builder("connection", conn_id, name, self.options.store)
+        with contextlib.suppress(_Refused):
+            outcome.physical = self._physical(name)
+        return outcome.refused(_Refused("refused", detail))
+
     def _delete_or_keep(self, outcome: Outcome, action: str, delete: Callable[[], None]) -> Outcome:
         """The metastore's item, once its copy is verified: deleted if asked, else kept."""
         if not self.options.delete:
@@ -147,8 +159,11 @@ class Migration:
         --replace-with-references): the store then holds the values, the metastore not."""
         if conn.password == _ref(name, "password"):
             return True
-        extra_refs = {_ref(f"{name}/extra", key) for key in conn.extra_dejson}
-        return any(value in extra_refs for value in conn.extra_dejson.values())
+        extra = conn.extra_dejson
+        return any(
+            isinstance(value, str) and value == _ref(f"{name}/extra", key)
+            for key, value in extra.items()
+        )
 
     def _referenced_form(
         self, name: str, conn: Connection
@@ -184,7 +199,9 @@ class Migration:
         """Resolve each reference about to be written, as the secrets backend will, and
         compare it with the value it replaces."""
         pairs = [("password", password, conn.password)]
-        new_extra = json.loads(extra) if extra else {}
+        # ``extra`` is either the metastore's own (a JSON object, or empty: checked first)
+        # or ours; extra_dejson never raises, so no error can carry the metastore's text.
+        new_extra = Connection(extra=extra).extra_dejson
         pairs += [(f"extra.{k}", new_extra.get(k), v) for k, v in conn.extra_dejson.items()]
         for field, new, old in pairs:
             if new != old and isinstance(new, str):
@@ -279,7 +296,6 @@ class _Builder:
     def __init__(self, kind: str, item: str, name: str, store: str) -> None:
         self.kind, self.item, self.name, self.store = kind, item, name, store
         self.physical: str | None = None
-        self.action = "refused"
 
     def done(self, action: str, metastore: str, detail: str | None = None) -> Outcome:
         return Outcome(
@@ -292,6 +308,45 @@ class _Builder:
             self.kind, self.item, self.name, self.store, self.physical, refused.action, "kept",
             False, refused.detail,
         )  # fmt: skip
+
+
+def _check_extra_can_be_referenced(conn: Connection) -> None:
+    """Refuse a connection whose extra holds text a reference could not replace (the
+    backend resolves a reference only as a top-level string value of a JSON object):
+    replacing the rest with references would leave that text in clear in the metastore."""
+    if conn.extra and _json_object(conn.extra) is None:
+        raise _Refused(
+            "refused",
+            "extra is not a JSON object, so no reference can replace it and the metastore "
+            "would keep it in clear; make it a JSON object in Airflow first, or use --delete",
+        )
+    for key, value in conn.extra_dejson.items():
+        if isinstance(value, dict | list) and _holds_text(value):
+            raise _Refused(
+                "refused",
+                f"extra key {key!r} holds text inside a nested value, which no reference can "
+                "replace, so the metastore would keep it in clear; make it a top-level key "
+                "in Airflow first, or use --delete",
+            )
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """``text`` as a JSON object, or None; no error escapes (its message quotes the text)."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _holds_text(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    if isinstance(value, dict):
+        return any(_holds_text(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_text(v) for v in value)
+    return False
 
 
 def _ref(name: str, field: str) -> str:
@@ -316,9 +371,9 @@ def _same_connection(stored: str, wanted: str) -> bool:
         return False
 
 
-def summary(outcomes: list[Outcome]) -> Iterator[str]:
-    """Counts by action, for the last line."""
+def summary(outcomes: list[Outcome]) -> str:
+    """Counts by action, for the last line ("" for none)."""
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.action] = counts.get(outcome.action, 0) + 1
-    yield ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))

@@ -14,7 +14,6 @@ annotations, or it takes them for query parameters.
 
 import json
 import logging
-import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from airflow.api_fastapi.core_api.security import (
     requires_access_connection,
     requires_access_variable,
 )
-from airflow.configuration import conf
+from airflow.configuration import ensure_secrets_loaded
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
@@ -42,6 +41,8 @@ from secretbridge import (
     shared_resolver,
 )
 from secretbridge.audit import JsonLinesAudit
+
+from .backend import SecretsBackend
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +64,15 @@ _READERS = [
 
 
 def config_path() -> str | None:
-    """The config the secrets backend is given: ``[secrets] backend_kwargs`` ``config``
-    (the per-key env form overriding it, as Airflow does), else None: then
+    """The config file of the secretbridge backend Airflow built in this process from
+    ``[secrets] backend`` and its kwargs (Airflow's own reading of them), else None: then
     ``shared_resolver`` takes ``$SECRETBRIDGE_CONFIG`` or the embedded default."""
-    override = os.environ.get("AIRFLOW__SECRETS__BACKEND_KWARG__CONFIG")
-    if override:
-        return override
-    try:
-        kwargs = conf.getjson("secrets", "backend_kwargs", fallback=None) or {}
-    except Exception:  # its message quotes the setting, which may hold credentials
-        kwargs = None
-    if not isinstance(kwargs, dict):
-        raise ConfigError("[secrets] backend_kwargs: expected a JSON object")
-    path = kwargs.get("config")
-    if path is not None and not (isinstance(path, str) and path):
-        raise ConfigError("[secrets] backend_kwargs: 'config' must be a file path")
-    return path
+    for backend in ensure_secrets_loaded():
+        if isinstance(backend, SecretsBackend):
+            if backend.problem is not None:
+                raise ConfigError(f"[secrets] backend_kwargs: {backend.problem}")
+            return backend.config
+    return None
 
 
 def resolver() -> Resolver:
@@ -98,6 +92,8 @@ def _principal(user: Any) -> str:
 def _failure(error: BaseException) -> str:
     """An error for the page: our own errors' messages never hold a value; anything else
     (an SDK's exception) is named by its type only."""
+    if isinstance(error, InvalidReference):  # its ``ref`` may be text that was typed
+        return f"{type(error).__name__}: {error.message}"
     if isinstance(error, SecretBridgeError):
         return f"{type(error).__name__}: {error}"
     return type(error).__name__
@@ -229,6 +225,8 @@ def _locate(res: Resolver, ref: str, principal: str) -> tuple[Where, str | None]
 
 
 def _lookup_ref(res: Resolver, kind: str, q: str) -> str:
+    """The reference to look up; what was typed is never echoed when it does not parse
+    (a value may have been pasted in by mistake), whatever the kind."""
     if kind == "reference":
         try:
             parsed = res.parse(q)
@@ -243,7 +241,15 @@ def _lookup_ref(res: Resolver, kind: str, q: str) -> str:
         return str(parsed)
     spaces = res.config.namespaces
     namespace = spaces.connections if kind == "connection" else spaces.variables
-    return format_reference(Reference(f"{namespace}/{q}"))
+    ref = format_reference(Reference(f"{namespace}/{q}"))
+    try:
+        res.parse(ref)
+    except InvalidReference as error:  # its ``ref`` is the text; its message is positions
+        what = "connection id" if kind == "connection" else "variable key"
+        raise HTTPException(
+            400, f"not a valid {what}: in the name {namespace}/ID, {error.message}"
+        ) from None
+    return ref
 
 
 def _audit_path(res: Resolver) -> Path | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,20 @@ class MotoServer(ProcessService):
             )
         return self._clients[service]
 
+    def put_secrets(self, secrets: Mapping[str, str | bytes]) -> dict[str, str]:
+        """Secrets Manager: each name created with its value, or given it as a new version
+        if it exists (text as SecretString, bytes as SecretBinary); the version ids."""
+        sm = self.client("secretsmanager")
+        versions = {}
+        for name, value in secrets.items():
+            body = {"SecretString": value} if isinstance(value, str) else {"SecretBinary": value}
+            try:
+                response = sm.put_secret_value(SecretId=name, **body)
+            except sm.exceptions.ResourceNotFoundException:
+                response = sm.create_secret(Name=name, **body)
+            versions[name] = str(response["VersionId"])
+        return versions
+
     def endpoints(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -100,26 +115,22 @@ class MotoServer(ProcessService):
         return {KEY_VAR: ACCESS_KEY_ID, SECRET_VAR: SECRET_ACCESS_KEY}
 
     def seed_demo(self) -> None:
-        sm = self.client("secretsmanager")
         ssm = self.client("ssm")
-        demo_sm = {
-            "connections/demo_postgres": json.dumps(
-                {
-                    "conn_type": "postgres",
-                    "login": "report",
-                    "password": "pg-demo-pass",
-                    "host": "db.internal",
-                    "port": 5432,
-                    "schema": "sales",
-                }
-            ),
-            "variables/demo_region": "eu-west-1",
-        }
-        for name, value in demo_sm.items():
-            try:
-                sm.put_secret_value(SecretId=name, SecretString=value)
-            except sm.exceptions.ResourceNotFoundException:
-                sm.create_secret(Name=name, SecretString=value)
+        self.put_secrets(
+            {
+                "connections/demo_postgres": json.dumps(
+                    {
+                        "conn_type": "postgres",
+                        "login": "report",
+                        "password": "pg-demo-pass",
+                        "host": "db.internal",
+                        "port": 5432,
+                        "schema": "sales",
+                    }
+                ),
+                "variables/demo_region": "eu-west-1",
+            }
+        )
         for name, value in {
             "/connections/demo_redis": "redis://:redis-demo-pass@cache.internal:6379/0",
             "/variables/demo_batch_size": "500",

@@ -32,20 +32,19 @@ def test_dags_test_reads_connections_and_variables_from_aws_and_vault(
     vault_server: VaultServer,
     tmp_path: Path,
 ) -> None:
-    sm = moto_server.client("secretsmanager")
-    names = {
-        "airflow/connections/sb_aws": json.dumps(
-            {
-                "conn_type": "postgres",
-                "host": "aws-kept.internal",
-                "login": "aws-user",
-                "password": "vault://airflow-test/warehouse#password",  # in mount "secret"
-            }
-        ),
-        "airflow/variables/sb_remote_var": REMOTE["aws.variable"],
-    }
-    for name, value in names.items():
-        sm.create_secret(Name=name, SecretString=value)
+    moto_server.put_secrets(
+        {
+            "airflow/connections/sb_aws": json.dumps(
+                {
+                    "conn_type": "postgres",
+                    "host": "aws-kept.internal",
+                    "login": "aws-user",
+                    "password": "vault://airflow-test/warehouse#password",  # in mount "secret"
+                }
+            ),
+            "airflow/variables/sb_remote_var": REMOTE["aws.variable"],
+        }
+    )
     kv = vault_server.client().secrets.kv.v2
     kv.create_or_update_secret(
         path="airflow-test/warehouse", secret={"password": REMOTE["aws.password"]}

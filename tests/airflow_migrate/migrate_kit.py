@@ -96,10 +96,20 @@ class Metastore:
                 "password": self._plain(pw, enc),
                 "schema": schema,
                 "port": port,
-                "extra": json.loads(self._plain(extra, xenc) or "null"),
+                "extra": _extra(self._plain(extra, xenc)),
                 "description": desc,
             }
         return out
+
+    def set_extra(self, conn_id: str, text: str) -> None:
+        """A connection's extra as an older Airflow could leave it: Airflow 3 refuses an
+        extra that is not a JSON object, so it is written here, encrypted as Airflow does."""
+        with sqlite3.connect(self.db) as db:
+            done = db.execute(
+                "UPDATE connection SET extra = ?, is_extra_encrypted = 1 WHERE conn_id = ?",
+                (self.fernet.encrypt(text.encode()).decode(), conn_id),
+            )
+            assert done.rowcount == 1, conn_id
 
     def variables(self) -> dict[str, str | None]:
         with sqlite3.connect(self.db) as db:
@@ -108,6 +118,14 @@ class Metastore:
 
     def snapshot(self) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
         return self.connections(), self.variables()
+
+
+def _extra(text: str | None) -> Any:
+    """An extra as JSON, or its text if it is none (an older Airflow's)."""
+    try:
+        return json.loads(text or "null")
+    except ValueError:
+        return text
 
 
 class Setup:

@@ -16,7 +16,8 @@ import pytest
 from migrate_kit import CANARIES, CONNECTIONS, VARIABLES, Setup
 from plugins import install_distribution
 
-from secretbridge import Connection, Resolver
+from secretbridge import Connection, Resolver, SecretNotFound
+from secretbridge.airflow.migrate import Migration, Options
 
 LIAR = '''
 from secretbridge.stores.local import LocalStore
@@ -83,7 +84,9 @@ def test_a_dry_run_reports_each_item_and_changes_nothing(setup: Setup) -> None:
     assert lines["connection pg_main"] == (
         "would-copy, store 'local' as 'connections/pg_main'; metastore: kept"
     )
-    assert "dry run: nothing was changed" in out
+    assert out.splitlines()[-1] == (
+        "4 item(s): 4 would-copy (dry run: nothing was changed; --apply does it)"
+    )
     assert setup.metastore.snapshot() == before
     with setup.resolver() as resolver:
         assert resolver.list_secrets() == []
@@ -257,6 +260,111 @@ def test_a_conflict_on_the_extras_copy_keeps_the_connection(setup: Setup) -> Non
         "--overwrite replaces it)"
     )
     assert setup.metastore.connections()["api_json"] == before[0]["api_json"]
+
+
+NESTED = {
+    "password": "canary-nested-pw-6a0c31-never-print",
+    "token": "canary-nested-token-e27b94-never-print",
+    "client_secret": "canary-nested-secret-18fd5c-never-print",
+}
+
+
+def test_nested_extra_values_are_copied_but_never_left_in_clear_behind_references(
+    setup: Setup,
+) -> None:
+    nested = {"conn_type": "http", "password": NESTED["password"]}
+    setup.airflow("connections", "add", "nested", "--conn-json", json.dumps({
+        **nested,
+        "extra": {
+            "token": NESTED["token"],
+            "auth": {"scopes": ["read"], "client_secret": NESTED["client_secret"]},
+        },
+    }))  # fmt: skip
+    setup.airflow("connections", "add", "numbers", "--conn-json", json.dumps({
+        **nested,
+        "extra": {"token": NESTED["token"], "limits": {"max": 3, "names": [""]}, "ports": [1, 2]},
+    }))  # fmt: skip
+    before = setup.metastore.snapshot()
+
+    out = setup.migrate("--store", "local")
+    assert lines_for(out)["connection nested"] == (
+        "would-copy, store 'local' as 'connections/nested'; metastore: kept"
+    )
+
+    out = setup.migrate("--store", "local", "--apply", "--replace-with-references", code=1)
+    lines = lines_for(out)
+    assert lines["connection nested"] == (
+        "refused, store 'local' as 'connections/nested'; metastore: kept (extra key 'auth' "
+        "holds text inside a nested value, which no reference can replace, so the metastore "
+        "would keep it in clear; make it a top-level key in Airflow first, or use --delete)"
+    )
+    assert lines["connection numbers"].endswith(
+        "metastore: replaced (password and extra are references)"
+    )
+    conns = setup.metastore.connections()
+    assert conns["nested"] == before[0]["nested"]
+    assert conns["numbers"]["extra"] == {
+        "token": "secret:connections/numbers/extra#token",
+        "limits": {"max": 3, "names": [""]},
+        "ports": [1, 2],
+    }
+    assert through_the_backend(setup, "numbers") == as_connection(before[0]["numbers"])
+    with setup.resolver() as resolver, pytest.raises(SecretNotFound):
+        resolver.get("secret:connections/nested")  # refused before anything was written
+
+    again = setup.migrate("--store", "local", "--apply", "--replace-with-references", code=1)
+    assert lines_for(again)["connection numbers"].startswith("already migrated, ")
+    # Without references, both are copied whole and deleted.
+    setup.migrate("--store", "local", "--apply", "--delete", "--no-variables")
+    assert set(setup.metastore.connections()) == set()
+    with setup.resolver() as resolver:
+        assert stored_connection(resolver, "nested") == as_connection(before[0]["nested"])
+    printed = "".join(setup.outputs)
+    assert not [name for name, canary in NESTED.items() if canary in printed]
+
+
+RAW_EXTRA = "canary-raw-extra-3b8f20-never-print"
+
+
+def test_a_connection_airflow_cannot_read_is_one_line_and_the_run_goes_on(setup: Setup) -> None:
+    """An older Airflow's extra that is not a JSON object: Airflow 3 refuses to read it."""
+    setup.metastore.set_extra("pg_main", f"{{{RAW_EXTRA}")
+    before = setup.metastore.snapshot()
+    for args in ((), ("--apply", "--replace-with-references"), ("--apply", "--delete")):
+        out = setup.migrate("--store", "local", *args, code=1)
+        lines = lines_for(out)
+        assert lines["connection pg_main"] == (
+            "refused, store 'local' as 'connections/pg_main'; metastore: kept (Airflow cannot "
+            "read its extra, which is not a JSON object; set the extra again in Airflow first)"
+        ), out
+        assert len(lines) == len(CONNECTIONS) + len(VARIABLES)
+    assert setup.metastore.connections()["pg_main"] == before[0]["pg_main"]
+    assert list(setup.metastore.connections()) == ["pg_main"]
+    assert not [out for out in setup.outputs if RAW_EXTRA in out]
+
+
+@pytest.mark.parametrize("extra", [f"{{{RAW_EXTRA}", json.dumps(RAW_EXTRA), "42"])
+@pytest.mark.parametrize("password", [None, CANARIES["pg_password"]])
+def test_an_extra_that_is_not_a_json_object_is_refused_not_replaced(
+    setup: Setup, extra: str, password: str | None
+) -> None:
+    """The migration itself (it takes any connection, not only what Airflow 3 reads)."""
+    conn = Connection(conn_type="http", password=password, extra=extra)
+    replaced: list[object] = []
+    options = Options("local", apply=True, replace_with_references=True)
+    with setup.resolver() as resolver:
+        outcome = Migration(resolver, options).connection(
+            "raw", conn, lambda *fields: replaced.append(fields), lambda: replaced.append(None)
+        )
+        with pytest.raises(SecretNotFound):
+            resolver.get("secret:connections/raw")
+    assert outcome.line() == (
+        "connection raw: refused, store 'local' as 'connections/raw'; metastore: kept (extra is "
+        "not a JSON object, so no reference can replace it and the metastore would keep it in "
+        "clear; make it a JSON object in Airflow first, or use --delete)"
+    )
+    assert not outcome.ok
+    assert replaced == []
 
 
 def test_without_airflow_the_command_says_what_to_install(tmp_path: Path) -> None:

@@ -28,8 +28,8 @@ def page_env(home: Path, config: Path, secretbridge_home: Path) -> dict[str, str
         home / "dags",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=USERS,
         AIRFLOW__API__WORKERS="1",
-        # The page reads the config the secrets backend is given; no backend is set
-        # here (the page works without one: it reads the stores through the core).
+        # The page reads the config Airflow gives secretbridge's secrets backend.
+        AIRFLOW__SECRETS__BACKEND="secretbridge.airflow.SecretsBackend",
         AIRFLOW__SECRETS__BACKEND_KWARGS=json.dumps({"config": str(config)}),
         SECRETBRIDGE_HOME=str(secretbridge_home),
     )

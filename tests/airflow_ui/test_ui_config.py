@@ -61,10 +61,24 @@ def test_a_missing_config_file_is_named(
     assert got["status"] == 503 and str(missing) in str(got["detail"])
 
 
-def test_backend_kwargs_that_are_not_json_are_refused_unquoted(
+def test_backend_kwargs_are_read_as_airflow_reads_them(
+    airflow_home: tuple[Path, dict[str, str]],
+) -> None:
+    """Not JSON: Airflow logs it and builds the backend without kwargs, and the page uses
+    what the backend uses; nothing quotes the setting."""
+    _, env = airflow_home
+    got = probe({**env, "AIRFLOW__SECRETS__BACKEND_KWARGS": '{"token": "tok-cnry-77f1"'})
+    assert got["path"] is None and "tok-cnry" not in json.dumps(got)
+    # Another backend's kwargs are not secretbridge's.
+    got = probe({**env, "AIRFLOW__SECRETS__BACKEND": ""})
+    assert got["path"] is None
+
+
+def test_a_backend_kwarg_secretbridge_does_not_know_is_named_not_quoted(
     airflow_home: tuple[Path, dict[str, str]],
 ) -> None:
     _, env = airflow_home
-    got = probe({**env, "AIRFLOW__SECRETS__BACKEND_KWARGS": '{"token": "tok-cnry-77f1"'})
-    assert got["status"] == 503 and "[secrets] backend_kwargs" in str(got["detail"])
-    assert "tok-cnry" not in str(got["detail"])
+    got = probe({**env, "AIRFLOW__SECRETS__BACKEND_KWARG__TOKEN": "tok-cnry-5c0d"})
+    assert got["status"] == 503, got
+    assert "[secrets] backend_kwargs: unknown backend_kwargs key(s): token" in str(got["detail"])
+    assert "tok-cnry" not in json.dumps(got)

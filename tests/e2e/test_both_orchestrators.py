@@ -42,11 +42,12 @@ EXPECTED = {
 def test_airflow_and_dagster_resolve_the_same_connection(
     moto_server: MotoServer, tmp_path: Path
 ) -> None:
-    sm = moto_server.client("secretsmanager")
-    sm.create_secret(Name=f"airflow/connections/{CONN_ID}", SecretString=json.dumps(STORED))
-    sm.create_secret(
-        Name="e2e/both_warehouse",  # the preset renames only connections/, variables/, config/
-        SecretString=json.dumps({"password": PASSWORD, "token": TOKEN}),
+    moto_server.put_secrets(
+        {
+            f"airflow/connections/{CONN_ID}": json.dumps(STORED),
+            # the preset renames only connections/, variables/, config/
+            "e2e/both_warehouse": json.dumps({"password": PASSWORD, "token": TOKEN}),
+        }
     )
     config = tmp_path / "secretbridge.toml"
     store = {**moto_server.store_settings("aws-sm"), "naming": {"preset": "airflow"}}
