@@ -47,16 +47,10 @@ def _harness(
 
 def aws_sm_store(env: HarnessEnv) -> Iterator[StoreHarness]:
     server = _server(env)
-    client = server.client("secretsmanager")
 
     def seed(physical: str, value: str | bytes) -> str:
-        body = {"SecretString": value} if isinstance(value, str) else {"SecretBinary": value}
         with _botocore_quiet():
-            try:
-                response = client.put_secret_value(SecretId=physical, **body)
-            except client.exceptions.ResourceNotFoundException:
-                response = client.create_secret(Name=physical, **body)
-        return str(response["VersionId"])
+            return server.put_secrets({physical: value})[physical]
 
     yield _harness(env, server, "aws-sm", seed, absent_version=str(uuid.uuid4()))
 

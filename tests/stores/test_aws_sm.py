@@ -13,6 +13,7 @@ import textwrap
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -43,12 +44,13 @@ def ns() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-def seed(sm: Any, name: str, value: str | bytes) -> str:
-    body = {"SecretString": value} if isinstance(value, str) else {"SecretBinary": value}
-    try:
-        return str(sm.put_secret_value(SecretId=name, **body)["VersionId"])
-    except sm.exceptions.ResourceNotFoundException:
-        return str(sm.create_secret(Name=name, **body)["VersionId"])
+Seed = Callable[[str, str | bytes], str]
+
+
+@pytest.fixture
+def seed(moto_server: MotoServer) -> Seed:
+    """Create ``name`` with ``value``, or give it as a new version; its version id."""
+    return lambda name, value: moto_server.put_secrets({name: value})[name]
 
 
 store_of = partial(store_in, SecretsManagerStore)
@@ -58,11 +60,11 @@ store_of = partial(store_in, SecretsManagerStore)
 
 
 def test_200_secrets_resolve_in_10_batch_calls(
-    aws_resolver: MakeResolver, sm: Any, ns: str
+    aws_resolver: MakeResolver, ns: str, seed: Seed
 ) -> None:
     names = [f"{ns}/conn/c{i:03d}" for i in range(200)]
     for i, name in enumerate(names):
-        seed(sm, name, json.dumps({"password": f"pw{i}-{CANARY}"}))
+        seed(name, json.dumps({"password": f"pw{i}-{CANARY}"}))
     resolver = aws_resolver("aws-sm")
     calls = Calls(store_of(resolver).client)
 
@@ -79,12 +81,12 @@ def test_200_secrets_resolve_in_10_batch_calls(
 
 
 def test_get_many_reports_missing_and_deleted_per_id(
-    aws_resolver: MakeResolver, sm: Any, ns: str
+    aws_resolver: MakeResolver, sm: Any, ns: str, seed: Seed
 ) -> None:
     present = [f"{ns}/p{i}" for i in range(25)]
     for name in present:
-        seed(sm, name, f"{name}-{CANARY}")
-    seed(sm, f"{ns}/deleted", CANARY)
+        seed(name, f"{name}-{CANARY}")
+    seed(f"{ns}/deleted", CANARY)
     sm.delete_secret(SecretId=f"{ns}/deleted", RecoveryWindowInDays=7)
     store = store_of(aws_resolver("aws-sm"))
     calls = Calls(store.client)
@@ -103,13 +105,13 @@ def test_get_many_reports_missing_and_deleted_per_id(
 
 
 def test_a_secret_without_a_value_does_not_sink_its_whole_batch(
-    aws_resolver: MakeResolver, sm: Any, ns: str
+    aws_resolver: MakeResolver, sm: Any, ns: str, seed: Seed
 ) -> None:
     # A secret created without a value (no AWSCURRENT version yet) makes the whole
     # BatchGetSecretValue call fail with ResourceNotFoundException: every other id of
     # the chunk must still get its own answer, and that one reads as not found, as get
     # says.
-    seed(sm, f"{ns}/ok", f"ok-{CANARY}")
+    seed(f"{ns}/ok", f"ok-{CANARY}")
     sm.create_secret(Name=f"{ns}/empty")
     store = store_of(aws_resolver("aws-sm"))
     out = store.get_many([f"{ns}/ok", f"{ns}/empty"])
@@ -125,10 +127,10 @@ def test_a_secret_without_a_value_does_not_sink_its_whole_batch(
 
 
 def test_versions_by_stage_custom_stage_and_id(
-    aws_resolver: MakeResolver, sm: Any, ns: str
+    aws_resolver: MakeResolver, sm: Any, ns: str, seed: Seed
 ) -> None:
     name = f"{ns}/rotated"
-    ids = [seed(sm, name, json.dumps({"password": f"v{i}-{CANARY}"})) for i in range(3)]
+    ids = [seed(name, json.dumps({"password": f"v{i}-{CANARY}"})) for i in range(3)]
     sm.update_secret_version_stage(SecretId=name, VersionStage="BLUE", MoveToVersionId=ids[0])
     resolver = aws_resolver("aws-sm")
     store = store_of(resolver)
@@ -157,9 +159,9 @@ def test_versions_by_stage_custom_stage_and_id(
 # ------------------------------------------------------------------ binary and ARNs
 
 
-def test_binary_secret_comes_back_as_bytes(aws_resolver: MakeResolver, sm: Any, ns: str) -> None:
+def test_binary_secret_comes_back_as_bytes(aws_resolver: MakeResolver, ns: str, seed: Seed) -> None:
     blob = bytes(range(256)) + CANARY.encode()
-    seed(sm, f"{ns}/blob", blob)
+    seed(f"{ns}/blob", blob)
     resolver = aws_resolver("aws-sm")
     store = store_of(resolver)
     got = store.get(f"{ns}/blob")
@@ -220,9 +222,9 @@ def test_put_creates_then_adds_versions_and_delete_keeps_a_recovery_window(
     assert not sm.describe_secret(SecretId=name).get("DeletedDate")
 
 
-def test_delete_without_recovery(aws_resolver: MakeResolver, sm: Any, ns: str) -> None:
+def test_delete_without_recovery(aws_resolver: MakeResolver, sm: Any, ns: str, seed: Seed) -> None:
     name = f"{ns}/gone"
-    seed(sm, name, CANARY)
+    seed(name, CANARY)
     store = store_of(aws_resolver("aws-sm", recovery_window_days=0))
     calls = Calls(store.client)
     store.delete(name)
@@ -234,11 +236,11 @@ def test_delete_without_recovery(aws_resolver: MakeResolver, sm: Any, ns: str) -
         sm.describe_secret(SecretId=name)
 
 
-def test_list_follows_pages(aws_resolver: MakeResolver, sm: Any, ns: str) -> None:
+def test_list_follows_pages(aws_resolver: MakeResolver, ns: str, seed: Seed) -> None:
     names = sorted(f"{ns}/many/s{i:03d}" for i in range(130))
     for name in names:
-        seed(sm, name, "x")
-    seed(sm, f"{ns}/manyx", "x")
+        seed(name, "x")
+    seed(f"{ns}/manyx", "x")
     store = store_of(aws_resolver("aws-sm"))
     calls = Calls(store.client)
     assert store.list_names(f"{ns}/many/") == names
@@ -251,9 +253,9 @@ def test_list_follows_pages(aws_resolver: MakeResolver, sm: Any, ns: str) -> Non
 
 @pytest.mark.parametrize("mode", ["standard", "adaptive"])
 def test_throttling_is_retried_until_it_passes(
-    aws_resolver: MakeResolver, aws_proxy: FaultProxy, sm: Any, ns: str, mode: str
+    aws_resolver: MakeResolver, aws_proxy: FaultProxy, ns: str, mode: str, seed: Seed
 ) -> None:
-    seed(sm, f"{ns}/t", CANARY)
+    seed(f"{ns}/t", CANARY)
     store = store_of(
         aws_resolver("aws-sm", endpoint_url=aws_proxy.url, max_attempts=4, retry_mode=mode)
     )
@@ -264,9 +266,9 @@ def test_throttling_is_retried_until_it_passes(
 
 
 def test_throttling_fails_clearly_when_attempts_run_out(
-    aws_resolver: MakeResolver, aws_proxy: FaultProxy, sm: Any, ns: str
+    aws_resolver: MakeResolver, aws_proxy: FaultProxy, ns: str, seed: Seed
 ) -> None:
-    seed(sm, f"{ns}/t", CANARY)
+    seed(f"{ns}/t", CANARY)
     resolver = aws_resolver("aws-sm", endpoint_url=aws_proxy.url, max_attempts=2)
     aws_proxy.faults.inject("status", status=400, count=10, path="BatchGetSecretValue")
     with pytest.raises(StoreUnavailable, match=r"throttl.*ThrottlingException.*2 attempt") as info:
@@ -277,11 +279,11 @@ def test_throttling_fails_clearly_when_attempts_run_out(
 
 
 def test_batch_refused_by_iam_falls_back_to_one_read_per_secret(
-    aws_resolver: MakeResolver, aws_proxy: FaultProxy, sm: Any, ns: str
+    aws_resolver: MakeResolver, aws_proxy: FaultProxy, ns: str, seed: Seed
 ) -> None:
     names = [f"{ns}/f{i}" for i in range(3)]
     for name in names:
-        seed(sm, name, f"{name}-{CANARY}")
+        seed(name, f"{name}-{CANARY}")
     aws_proxy.error_codes = {
         **FaultProxy.error_codes,
         403: ("AccessDeniedException", "not authorized to perform BatchGetSecretValue"),
@@ -337,9 +339,9 @@ def test_missing_boto3_gives_the_install_hint(tmp_path: Any) -> None:
 
 
 def test_assume_role_reads_with_the_assumed_credentials(
-    aws_resolver: MakeResolver, moto_server: MotoServer, sm: Any, ns: str
+    aws_resolver: MakeResolver, moto_server: MotoServer, ns: str, seed: Seed
 ) -> None:
-    seed(sm, f"{ns}/assumed", CANARY)
+    seed(f"{ns}/assumed", CANARY)
     store = store_of(
         aws_resolver(
             "aws-sm",
