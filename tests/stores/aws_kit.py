@@ -3,9 +3,12 @@ references to and stores of the ``aws`` resolver the ``aws_resolver`` fixture bu
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+import pytest
 
 from secretbridge import Reference, Resolver, format_reference
 from secretbridge.stores.base import Store
@@ -45,3 +48,10 @@ def store_in(cls: type[S], resolver: Resolver) -> S:
 def ref(physical: str, version: str | None = None, field: str | None = None) -> str:
     """A reference to ``physical`` in the ``aws`` store."""
     return format_reference(Reference(physical, store="aws", version=version, field=field))
+
+
+def without_botocore_filters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take off whatever value filter an earlier test left on botocore's loggers, so that
+    a debug-log test proves the store installs its own."""
+    for name in ("botocore.endpoint", "botocore.parsers"):
+        monkeypatch.setattr(logging.getLogger(name), "filters", [])

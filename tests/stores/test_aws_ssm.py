@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from aws_kit import Calls, MakeResolver, ref, store_in
+from aws_kit import Calls, MakeResolver, ref, store_in, without_botocore_filters
 from leaks import CANARY
 
 from dev_env.aws import MotoServer
@@ -186,10 +186,7 @@ def test_debug_logs_never_carry_the_value(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Whatever filter an earlier test left on botocore's loggers is taken off for this one:
-    # the store must install its own.
-    for name in ("botocore.endpoint", "botocore.parsers"):
-        monkeypatch.setattr(logging.getLogger(name), "filters", [])
+    without_botocore_filters(monkeypatch)
     caplog.set_level(logging.DEBUG)
     resolver = aws_resolver("aws-ssm")
     store = store_of(resolver)
